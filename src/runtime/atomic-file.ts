@@ -1,0 +1,106 @@
+/**
+ * Atomic file replacement: a uniquely named temp file in the same directory (a rename across file
+ * systems fails with EXDEV), fsync, rename over the target, then fsync the directory so the rename
+ * itself survives a power loss. Readers see the old or the new content, never a mix; a writer killed
+ * at any point leaves the target intact and at most a stray temp file, which `sweepTempFiles` removes.
+ *
+ * Not write-file-atomic: it does not fsync the directory and installs signal-exit handlers in every
+ * process that loads it; this file is the same recipe in a few lines with an explicit mode.
+ */
+import { randomBytes } from "node:crypto";
+import { open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/** State is private to the user who runs the ticks: alert state can hold hostnames and messages. */
+export const STATE_FILE_MODE = 0o600;
+
+const TEMP_PREFIX = ".";
+const TEMP_SUFFIX = ".tmp";
+/** A temp file this old is garbage even if its pid is alive again (pid reuse). */
+const TEMP_MAX_AGE_MS = 10 * 60_000;
+
+function tempName(target: string): string {
+  return join(
+    dirname(target),
+    `${TEMP_PREFIX}${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`,
+  );
+}
+
+export async function writeFileAtomic(target: string, data: string, mode = STATE_FILE_MODE): Promise<void> {
+  const temp = tempName(target);
+  let renamed = false;
+  try {
+    // "wx": a fresh inode that nobody else can be writing into.
+    const handle = await open(temp, "wx", mode);
+    try {
+      await handle.writeFile(data, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+    renamed = true;
+    await syncDir(dirname(target));
+  } finally {
+    if (!renamed) await unlink(temp).catch(() => undefined);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Directory fsync makes the rename durable; some platforms/file systems refuse it, which only
+  // weakens durability on power loss, never atomicity.
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+/** True when `pid` is known dead on this host (EPERM means alive but not ours). */
+export function isPidDead(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/**
+ * Removes temp files left in `dir` by killed writers: their pid is dead, or they are old.
+ * Never touches a live writer's fresh temp file. Returns the names removed.
+ */
+export async function sweepTempFiles(dir: string, now = Date.now()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (match === null) continue;
+    const path = join(dir, name);
+    let stale = isPidDead(Number(match[1]));
+    if (!stale) {
+      const info = await stat(path).catch(() => undefined);
+      stale = info !== undefined && now - info.mtimeMs > TEMP_MAX_AGE_MS;
+    }
+    if (
+      stale &&
+      (await unlink(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      removed.push(name);
+  }
+  return removed;
+}
