@@ -1,0 +1,935 @@
+/**
+ * generated, do not edit: change schemas/ and run `npm run gen:types` (scripts/gen-types.mjs).
+ * The raw shapes of services.yaml and alerts.yaml before normalization, and the parameters of the built-in
+ * handlers. Constraints the types cannot express (patterns, ranges, conditionals) are enforced by the schemas.
+ */
+
+/**
+ * upkeep services rules: how to probe each service, when its circuit breaker opens, and which steps heal it.
+ */
+export interface RawServicesFile {
+  /**
+   * Rules format version; must be 1.
+   */
+  version: 1;
+  runtime?: RawRuntime;
+  defaults?: RawDefaults;
+  /**
+   * Reusable heal step lists with parameters, keyed by recipe id; a service uses one with heal.recipe.
+   */
+  recipes?: {
+    [k: string]: RawRecipe;
+  };
+  /**
+   * The services to watch, keyed by id (lowercase letters, digits, '.', '_' and '-').
+   */
+  services: {
+    [k: string]: RawService;
+  };
+}
+/**
+ * Where upkeep keeps its state and logs, and how a tick runs.
+ */
+export interface RawRuntime {
+  /**
+   * Directory of the state files; `~` expanded, relative to the rules directory. Default ~/.upkeep/state.
+   */
+  stateDir?: string;
+  /**
+   * The detailed JSON log; `~` expanded, relative to the rules directory. Default <stateDir>/../logs/upkeep.log.
+   */
+  logFile?: string;
+  /**
+   * Schedule interval (launchd/systemd units, `watch`); default 300s.
+   */
+  interval?: string;
+  /**
+   * Probes and heals in flight at once; default 8.
+   */
+  concurrency?: number;
+  /**
+   * No tick outlives this; default 2m.
+   */
+  tickTimeout?: string;
+  /**
+   * Path of launchctl; default /bin/launchctl.
+   */
+  launchctl?: string;
+  /**
+   * Path of systemctl; default systemctl (looked up in PATH).
+   */
+  systemctl?: string;
+  /**
+   * Plugin modules that register extra handlers: local paths (./x.js, relative to the rules directory) or npm package names.
+   */
+  plugins?: string[];
+}
+/**
+ * Settings every service inherits unless it overrides them.
+ */
+export interface RawDefaults {
+  /**
+   * Probe defaults.
+   */
+  probe?: {
+    /**
+     * How long one probe may take; default 2s.
+     */
+    timeout?: string;
+  };
+  breaker?: RawBreaker;
+  /**
+   * Heal limit defaults.
+   */
+  heal?: {
+    /**
+     * Minimum time between two heals of the same service; default 5m.
+     */
+    cooldown?: string;
+    budget?: RawBudget;
+    /**
+     * Upper bound for one whole heal (all steps); default 2m.
+     */
+    timeout?: string;
+  };
+}
+/**
+ * Circuit breaker settings: when to stop healing a failing service and when to try again.
+ */
+export interface RawBreaker {
+  /**
+   * consecutive: open after failureThreshold consecutive failures; rate: open when the failure rate over the last `window` checks reaches failureRate. Default consecutive.
+   */
+  mode?: "consecutive" | "rate";
+  /**
+   * Consecutive failures that open the breaker (consecutive mode); default 5.
+   */
+  failureThreshold?: number;
+  /**
+   * Successes in HALF_OPEN that close the breaker; default 2.
+   */
+  successThreshold?: number;
+  /**
+   * How long the breaker stays OPEN before trying recovery (HALF_OPEN); default 60s.
+   */
+  openFor?: string;
+  /**
+   * Rate mode: number of most recent checks considered; default 10.
+   */
+  window?: number;
+  /**
+   * Rate mode: checks needed in the window before the rate counts; default 5.
+   */
+  minSamples?: number;
+  /**
+   * Rate mode: failure ratio (0 < rate <= 1) that opens the breaker; default 0.5.
+   */
+  failureRate?: number;
+  /**
+   * Grow the OPEN duration each time the breaker re-opens without recovering.
+   */
+  backoff?: {
+    /**
+     * Each consecutive re-open multiplies openFor by this; 1 (the default) keeps it fixed.
+     */
+    factor?: number;
+    /**
+     * Upper bound of the grown OPEN duration; default 10 x openFor.
+     */
+    max?: string;
+  };
+  /**
+   * HALF_OPEN lasting longer than this counts as a failure (the breaker never sticks); default the largest of openFor, 5m and (successThreshold + 1) x runtime.interval.
+   */
+  halfOpenTimeout?: string;
+}
+/**
+ * At most `max` heals per `per` window for one service.
+ */
+export interface RawBudget {
+  /**
+   * Heals allowed per window; 0 disables healing. Default 3.
+   */
+  max?: number;
+  /**
+   * The window length; default 1h.
+   */
+  per?: string;
+}
+/**
+ * A reusable list of heal steps; `${{ params.NAME }}` in its steps is replaced by the service's heal.with values.
+ */
+export interface RawRecipe {
+  /**
+   * What the recipe does.
+   */
+  description?: string;
+  /**
+   * Parameters the recipe accepts, keyed by name.
+   */
+  params?: {
+    [k: string]: RawRecipeParam;
+  };
+  /**
+   * The steps, run in order.
+   *
+   * @minItems 1
+   */
+  steps: RawStep[];
+}
+/**
+ * A recipe parameter.
+ */
+export interface RawRecipeParam {
+  /**
+   * What the parameter means.
+   */
+  description?: string;
+  /**
+   * The service must pass this parameter in heal.with; default false.
+   */
+  required?: boolean;
+  /**
+   * Value used when the service does not pass the parameter.
+   */
+  default?: unknown;
+}
+/**
+ * One heal step: a handler (`action`) with its parameters (`with`).
+ */
+export interface RawStep {
+  /**
+   * Display name in logs and plans; default the action name.
+   */
+  name?: string;
+  /**
+   * The handler to run: wait, verify, exec, http, launchd.unload, launchd.load, launchd.kickstart, launchd.bootout, launchd.bootstrap, systemd.restart, or one a plugin adds.
+   */
+  action: string;
+  /**
+   * The action's parameters.
+   */
+  with?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Run the step only when this json-logic condition holds.
+   */
+  when?:
+    | {
+        [k: string]: unknown;
+      }
+    | boolean;
+  /**
+   * Upper bound for this step.
+   */
+  timeout?: string;
+  /**
+   * Keep going with the next step when this one fails; default false.
+   */
+  continueOnError?: boolean;
+}
+/**
+ * One watched service.
+ */
+export interface RawService {
+  /**
+   * Human name used in summaries and alerts; default the id.
+   */
+  title?: string;
+  /**
+   * What the service is.
+   */
+  description?: string;
+  /**
+   * Set false to skip the service entirely; default true.
+   */
+  enabled?: boolean;
+  /**
+   * Free-form tags (alert rules and `--service` selection can use them).
+   */
+  tags?: string[];
+  probe: RawProbe;
+  breaker?: RawBreaker;
+  heal?: RawHeal;
+  /**
+   * Ids of services this one needs; while one is down this one is reported blocked, not healed.
+   *
+   * Items: An id: lowercase letters, digits, '.', '_' and '-'.
+   */
+  dependsOn?: string[];
+}
+/**
+ * How to check the service: `type` names the probe (tcp, http, exec, launchd, file, or one a plugin adds); the other keys are its parameters.
+ */
+export interface RawProbe {
+  /**
+   * The probe type: tcp, http, exec, launchd, file, or one a plugin adds.
+   */
+  type: string;
+  /**
+   * How long one probe may take; default from defaults.probe.timeout (2s).
+   */
+  timeout?: string;
+  [k: string]: unknown;
+}
+/**
+ * How to heal the service: a recipe with arguments, or inline steps, plus heal limits.
+ */
+export interface RawHeal {
+  /**
+   * Minimum time between two heals of the same service; default 5m.
+   */
+  cooldown?: string;
+  budget?: RawBudget;
+  /**
+   * Upper bound for one whole heal (all steps); default 2m.
+   */
+  timeout?: string;
+  /**
+   * Id of a recipe from `recipes` (use either recipe or steps).
+   */
+  recipe?: string;
+  /**
+   * Arguments for the recipe's params (name -> value).
+   */
+  with?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Inline heal steps, run in order (use either recipe or steps).
+   *
+   * @minItems 1
+   */
+  steps?: RawStep[];
+}
+
+/**
+ * upkeep alert rules: channels, levels, rules matching facts about each service, and silences.
+ */
+export interface RawAlertsFile {
+  /**
+   * Rules format version; must be 1.
+   */
+  version: 1;
+  /**
+   * Where alerts go, keyed by channel id.
+   */
+  channels?: {
+    [k: string]: RawChannel;
+  };
+  /**
+   * Alert levels keyed by id, most severe first (the listed order is the rank).
+   */
+  levels?: {
+    [k: string]: RawLevel;
+  };
+  /**
+   * Alert rules keyed by id.
+   */
+  rules?: {
+    [k: string]: RawAlertRule;
+  };
+  /**
+   * Times when alerts are muted (and optionally healing paused), e.g. maintenance windows.
+   */
+  silences?: RawSilence[];
+}
+/**
+ * An alert channel: a handler (`type`) with its parameters (`with`).
+ */
+export interface RawChannel {
+  /**
+   * The channel type: log, discord, slack, webhook, command, macos, or one a plugin adds.
+   */
+  type: string;
+  /**
+   * The channel's parameters.
+   */
+  with?: {
+    [k: string]: unknown;
+  };
+  /**
+   * What the channel is for.
+   */
+  description?: string;
+}
+/**
+ * An alert level.
+ */
+export interface RawLevel {
+  /**
+   * Consecutive ticks a rule must match before the alert fires; default 1.
+   */
+  threshold?: number;
+  /**
+   * Reminder interval while the alert keeps firing; default 1h.
+   */
+  cooldown?: string;
+  /**
+   * Ids of the channels the level's alerts go to.
+   *
+   * @minItems 1
+   *
+   * Items: An id: lowercase letters, digits, '.', '_' and '-'.
+   */
+  channels: string[];
+  /**
+   * What the level means.
+   */
+  description?: string;
+}
+/**
+ * An alert rule: when `when` holds for a service, an alert of `level` is raised.
+ */
+export interface RawAlertRule {
+  /**
+   * Id of the level (from `levels`).
+   */
+  level: string;
+  /**
+   * json-logic over the service facts (status, consecutiveFailures, breaker, heal.outcome...).
+   */
+  when:
+    | {
+        [k: string]: unknown;
+      }
+    | boolean;
+  /**
+   * Ids of the services the rule applies to; default all.
+   *
+   * Items: An id: lowercase letters, digits, '.', '_' and '-'.
+   */
+  services?: string[];
+  /**
+   * Message template, e.g. "${{ service.title }} is down: ${{ detail }}"; a default is used when absent.
+   */
+  message?: string;
+  /**
+   * Message template for the resolved notice.
+   */
+  resolvedMessage?: string;
+  /**
+   * Send a resolved notice when the rule stops matching; default true.
+   */
+  sendResolved?: boolean;
+  /**
+   * What the rule watches for.
+   */
+  description?: string;
+}
+/**
+ * A silence: matching alerts are not sent while it is active.
+ */
+export interface RawSilence {
+  /**
+   * Id of the silence (shown in status and logs).
+   */
+  id: string;
+  /**
+   * Ids of the silenced services; default all.
+   *
+   * Items: An id: lowercase letters, digits, '.', '_' and '-'.
+   */
+  services?: string[];
+  /**
+   * Ids of the silenced levels; default all.
+   *
+   * Items: A level id, e.g. CRITICAL.
+   */
+  levels?: string[];
+  /**
+   * Start of the silence; default open-ended.
+   */
+  start?: string;
+  /**
+   * End of the silence; default open-ended.
+   */
+  end?: string;
+  /**
+   * A weekly window (local time), e.g. Sundays 02:00-04:00; the silence is active only inside it.
+   */
+  weekly?: {
+    /**
+     * Days of the week.
+     *
+     * @minItems 1
+     */
+    days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+    /**
+     * Start time HH:MM.
+     */
+    from: string;
+    /**
+     * End time HH:MM; earlier than `from` means the window crosses midnight.
+     */
+    to: string;
+  };
+  /**
+   * Also pause healing of the silenced services (maintenance); default false.
+   */
+  pauseHealing?: boolean;
+  /**
+   * Why the silence exists.
+   */
+  comment?: string;
+}
+
+/**
+ * Parameters of the exec probe: runs a command (argv, never a shell string) and checks its exit code and output.
+ */
+export interface ExecProbeParams {
+  /**
+   * The command as an argv array, e.g. ["curl", "-fsS", "http://127.0.0.1:4000/health"].
+   *
+   * @minItems 1
+   */
+  command: string[];
+  /**
+   * Working directory of the command.
+   */
+  cwd?: string;
+  /**
+   * Extra environment variables for the command.
+   */
+  env?: {
+    [k: string]: string;
+  };
+  /**
+   * What a passing run looks like; default: exit code 0.
+   */
+  expect?: {
+    /**
+     * Expected exit code; default 0.
+     */
+    exitCode?: number;
+    /**
+     * Standard output must contain this text.
+     */
+    stdoutContains?: string;
+    /**
+     * Standard output must match this regular expression (JavaScript syntax).
+     */
+    stdoutMatches?: string;
+  };
+}
+
+/**
+ * Parameters of the file probe: passes when the file exists and was modified within maxAge (a heartbeat file).
+ */
+export interface FileProbeParams {
+  /**
+   * Path of the file; `~` is expanded.
+   */
+  path: string;
+  /**
+   * The file's modification time must be newer than this, e.g. 10m.
+   */
+  maxAge: string;
+}
+
+/**
+ * Parameters of the http probe: passes when the request answers as expected within the timeout.
+ */
+export interface HttpProbeParams {
+  /**
+   * The http:// or https:// URL to request.
+   */
+  url: string;
+  /**
+   * HTTP method; default GET.
+   */
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+  /**
+   * Request headers (name -> value); values may use ${env:NAME}.
+   */
+  headers?: {
+    [k: string]: string;
+  };
+  /**
+   * Request body.
+   */
+  body?: string;
+  /**
+   * Skip TLS certificate verification (self-signed local services); default false.
+   */
+  insecure?: boolean;
+  /**
+   * What a passing answer looks like; default: any 2xx or 3xx status.
+   */
+  expect?: {
+    /**
+     * Expected status code or list of codes; default any 2xx/3xx.
+     */
+    status?: number | number[];
+    /**
+     * The body must contain this text.
+     */
+    bodyContains?: string;
+    /**
+     * The body must match this regular expression (JavaScript syntax).
+     */
+    bodyMatches?: string;
+    /**
+     * A json-logic condition over the parsed JSON body; truthy = pass.
+     */
+    json?:
+      | {
+          [k: string]: unknown;
+        }
+      | boolean;
+    /**
+     * The answer must arrive within this duration, e.g. 500ms.
+     */
+    maxLatency?: string;
+  };
+}
+
+/**
+ * Parameters of the launchd probe: runs `launchctl print <domain>/<label>` and checks whether the job is running.
+ */
+export interface LaunchdProbeParams {
+  /**
+   * The LaunchAgent label, e.g. com.example.my-service.
+   */
+  label: string;
+  /**
+   * The launchd domain; default "gui/<uid>" of the user running upkeep.
+   */
+  domain?: string;
+  /**
+   * What a passing job looks like; default: running.
+   */
+  expect?: {
+    /**
+     * Whether the job must be running (true) or stopped (false); default true.
+     */
+    running?: boolean;
+  };
+}
+
+/**
+ * Parameters of the tcp probe: passes when a TCP connection to host:port opens within the timeout.
+ */
+export interface TcpProbeParams {
+  /**
+   * Host name or IP address to connect to; default "127.0.0.1".
+   */
+  host?: string;
+  /**
+   * TCP port (1..65535), or a template such as ${{ params.port }} that resolves to one.
+   */
+  port: number | string;
+}
+
+/**
+ * Parameters of the exec step: runs a command (argv, never a shell string); a non-zero exit fails the step.
+ */
+export interface ExecStepParams {
+  /**
+   * The command as an argv array, e.g. ["brew", "services", "restart", "redis"].
+   *
+   * @minItems 1
+   */
+  command: string[];
+  /**
+   * Working directory of the command.
+   */
+  cwd?: string;
+  /**
+   * Extra environment variables for the command.
+   */
+  env?: {
+    [k: string]: string;
+  };
+  /**
+   * Bytes of captured output kept for the log; default 4096.
+   */
+  outputLimit?: number;
+}
+
+/**
+ * Parameters of the http step: sends a request (e.g. an admin restart endpoint).
+ */
+export interface HttpStepParams {
+  /**
+   * The http:// or https:// URL to request.
+   */
+  url: string;
+  /**
+   * HTTP method; default POST.
+   */
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+  /**
+   * Request headers (name -> value); values may use ${env:NAME}.
+   */
+  headers?: {
+    [k: string]: string;
+  };
+  /**
+   * Request body: a string, or an object sent as JSON.
+   */
+  body?:
+    | string
+    | {
+        [k: string]: unknown;
+      };
+  /**
+   * What a successful answer looks like; default: any 2xx status.
+   */
+  expect?: {
+    /**
+     * Expected status code or list of codes; default any 2xx.
+     */
+    status?: number | number[];
+  };
+}
+
+/**
+ * Parameters of the launchd.bootout step: runs `launchctl bootout <domain>/<label>` (falls back to `launchctl unload <plist>`).
+ */
+export interface LaunchdBootoutStepParams {
+  /**
+   * The LaunchAgent label, e.g. com.example.my-service.
+   */
+  label: string;
+  /**
+   * The launchd domain; default "gui/<uid>" of the user running upkeep.
+   */
+  domain?: string;
+  /**
+   * Path of the LaunchAgent plist; default "~/Library/LaunchAgents/<label>.plist" (`~` is expanded).
+   */
+  plist?: string;
+}
+
+/**
+ * Parameters of the launchd.bootstrap step: runs `launchctl bootstrap <domain> <plist>` (falls back to `launchctl load <plist>`).
+ */
+export interface LaunchdBootstrapStepParams {
+  /**
+   * The LaunchAgent label, e.g. com.example.my-service.
+   */
+  label: string;
+  /**
+   * The launchd domain; default "gui/<uid>" of the user running upkeep.
+   */
+  domain?: string;
+  /**
+   * Path of the LaunchAgent plist; default "~/Library/LaunchAgents/<label>.plist" (`~` is expanded).
+   */
+  plist?: string;
+}
+
+/**
+ * Parameters of the launchd.kickstart step: runs `launchctl kickstart [-k] <domain>/<label>`.
+ */
+export interface LaunchdKickstartStepParams {
+  /**
+   * The LaunchAgent label, e.g. com.example.my-service.
+   */
+  label: string;
+  /**
+   * The launchd domain; default "gui/<uid>" of the user running upkeep.
+   */
+  domain?: string;
+  /**
+   * Kill the running instance first (-k); default true.
+   */
+  kill?: boolean;
+}
+
+/**
+ * Parameters of the launchd.load step: runs `launchctl load <plist>`.
+ */
+export interface LaunchdLoadStepParams {
+  /**
+   * The LaunchAgent label, e.g. com.example.my-service.
+   */
+  label: string;
+  /**
+   * Path of the LaunchAgent plist; default "~/Library/LaunchAgents/<label>.plist" (`~` is expanded).
+   */
+  plist?: string;
+}
+
+/**
+ * Parameters of the launchd.unload step: runs `launchctl unload <plist>`.
+ */
+export interface LaunchdUnloadStepParams {
+  /**
+   * The LaunchAgent label, e.g. com.example.my-service.
+   */
+  label: string;
+  /**
+   * Path of the LaunchAgent plist; default "~/Library/LaunchAgents/<label>.plist" (`~` is expanded).
+   */
+  plist?: string;
+}
+
+/**
+ * Parameters of the systemd.restart step: runs `systemctl [--user] restart <unit>`.
+ */
+export interface SystemdRestartStepParams {
+  /**
+   * The systemd unit, e.g. my-service.service.
+   */
+  unit: string;
+  /**
+   * Use the user's service manager (--user); default true.
+   */
+  user?: boolean;
+}
+
+/**
+ * Parameters of the verify step: re-runs the service's probe until it passes or the step timeout (default 30s) is reached.
+ */
+export interface VerifyStepParams {
+  /**
+   * Delay before the first retry; doubles after each retry. Default 500ms.
+   */
+  interval?: string;
+  /**
+   * Upper bound of the retry delay. Default 5s.
+   */
+  maxInterval?: string;
+  /**
+   * Consecutive passing probes needed; default 1.
+   */
+  successes?: number;
+}
+
+/**
+ * Parameters of the wait step: pauses the heal.
+ */
+export interface WaitStepParams {
+  /**
+   * How long to wait, e.g. 2s.
+   */
+  for: string;
+}
+
+/**
+ * Parameters of the command channel: runs a command (argv) with the alert JSON on its standard input.
+ */
+export interface CommandChannelParams {
+  /**
+   * The command as an argv array, e.g. ["/usr/local/bin/notify"].
+   *
+   * @minItems 1
+   */
+  command: string[];
+}
+
+/**
+ * Parameters of the discord channel: posts alerts to a Discord webhook.
+ */
+export interface DiscordChannelParams {
+  /**
+   * The webhook URL, usually "${env:DISCORD_WEBHOOK_URL}" (a secret: keep it in the environment).
+   */
+  url: string;
+  /**
+   * Name shown as the message author.
+   */
+  username?: string;
+  /**
+   * Avatar image URL shown with the message.
+   */
+  avatarUrl?: string;
+}
+
+/**
+ * Parameters of the log channel: writes alerts to the upkeep log.
+ */
+export interface LogChannelParams {
+  /**
+   * The pino level used; default derived from the alert level.
+   */
+  level?: "fatal" | "error" | "warn" | "info";
+}
+
+/**
+ * Parameters of the macos channel: shows a macOS notification.
+ */
+export interface MacosChannelParams {
+  /**
+   * Notification title; default the alert level and service.
+   */
+  title?: string;
+  /**
+   * Notification sound name, e.g. Basso.
+   */
+  sound?: string;
+}
+
+/**
+ * Parameters of the slack channel: posts alerts to a Slack incoming webhook.
+ */
+export interface SlackChannelParams {
+  /**
+   * The incoming webhook URL, usually "${env:SLACK_WEBHOOK_URL}".
+   */
+  url: string;
+  /**
+   * Channel override, e.g. #ops.
+   */
+  channel?: string;
+}
+
+/**
+ * Parameters of the webhook channel: sends the alert JSON to any HTTP endpoint.
+ */
+export interface WebhookChannelParams {
+  /**
+   * The endpoint URL.
+   */
+  url: string;
+  /**
+   * Request headers (name -> value); values may use ${env:NAME}.
+   */
+  headers?: {
+    [k: string]: string;
+  };
+  /**
+   * HMAC-SHA256 key, usually ${env:NAME}: the body is signed in the header `X-Upkeep-Signature: sha256=<hex>`.
+   */
+  secret?: string;
+  /**
+   * HTTP method; default POST.
+   */
+  method?: "POST" | "PUT";
+}
+
+/** Parameters of each built-in probe handler, by handler name. */
+export interface BuiltinProbeParams {
+  exec: ExecProbeParams;
+  file: FileProbeParams;
+  http: HttpProbeParams;
+  launchd: LaunchdProbeParams;
+  tcp: TcpProbeParams;
+}
+
+/** Parameters of each built-in step handler, by handler name. */
+export interface BuiltinStepParams {
+  exec: ExecStepParams;
+  http: HttpStepParams;
+  "launchd.bootout": LaunchdBootoutStepParams;
+  "launchd.bootstrap": LaunchdBootstrapStepParams;
+  "launchd.kickstart": LaunchdKickstartStepParams;
+  "launchd.load": LaunchdLoadStepParams;
+  "launchd.unload": LaunchdUnloadStepParams;
+  "systemd.restart": SystemdRestartStepParams;
+  verify: VerifyStepParams;
+  wait: WaitStepParams;
+}
+
+/** Parameters of each built-in channel handler, by handler name. */
+export interface BuiltinChannelParams {
+  command: CommandChannelParams;
+  discord: DiscordChannelParams;
+  log: LogChannelParams;
+  macos: MacosChannelParams;
+  slack: SlackChannelParams;
+  webhook: WebhookChannelParams;
+}
