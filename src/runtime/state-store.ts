@@ -191,12 +191,12 @@ async function moveAside<T extends Versioned>(
   return { value: options.fresh(), warnings: [warning] };
 }
 
-export async function writeConcern(stateDir: string, name: string, value: Versioned): Promise<void> {
+export async function writeConcern<T extends Versioned>(stateDir: string, name: string, value: T): Promise<void> {
   await writeStateFile(concernPath(stateDir, name), value);
 }
 
 /** writeConcern for a file at any path; creates its directory. */
-export async function writeStateFile(file: string, value: Versioned): Promise<void> {
+export async function writeStateFile<T extends Versioned>(file: string, value: T): Promise<void> {
   try {
     await mkdir(dirname(file), { recursive: true, mode: STATE_DIR_MODE });
     await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
@@ -237,7 +237,7 @@ export async function readAll<S extends ConcernSpecs>(
 }
 
 /** Writes every given concern atomically, then sweeps temp files left by killed writers. */
-export async function writeAll(stateDir: string, values: Readonly<Record<string, Versioned>>): Promise<void> {
+export async function writeAll<V extends Readonly<Record<string, Versioned>>>(stateDir: string, values: V): Promise<void> {
   await Promise.all(Object.entries(values).map(([name, value]) => writeConcern(stateDir, name, value)));
   await sweepTempFiles(stateDir);
 }

@@ -1,0 +1,135 @@
+/**
+ * `upkeep status`: what the last ticks recorded, per service: status and since when, breaker state and
+ * when it may half-open, heals in the current budget window and what is left, when the next heal is
+ * allowed, and firing alerts. Reads state without the lock (files are replaced atomically) and never
+ * changes it.
+ */
+import { parseArgs } from "node:util";
+import type { Config, ServiceConfig } from "../../config/model.js";
+import { canAttempt } from "../../core/breaker.js";
+import { checkHeal } from "../../core/budget.js";
+import { emptyBreaker, own, type UpkeepState } from "../../core/state.js";
+import { ExitCode } from "../../errors.js";
+import { lockHolder } from "../../runtime/lock.js";
+import { loadState } from "../../runtime/state-files.js";
+import { loadConfigOrReport } from "../load-config.js";
+
+const HELP = `Usage: upkeep status [options]
+
+Shows, per service, the last status and since when, the breaker state and when it may half-open,
+heals in the current budget window and the budget left, when the next heal is allowed, and firing alerts.
+
+Options:
+  --rules DIR        rules directory (default ./rules, env UPKEEP_RULES)
+  --state-dir DIR    state directory (env UPKEEP_STATE_DIR)
+  --format FORMAT    text (default) or json
+  -h, --help         this help
+
+Exit codes: 0, or 2 on bad rules.
+`;
+
+export interface ServiceStatusView {
+  id: string;
+  title: string;
+  status: string;
+  since: string | null;
+  consecutiveFailures: number;
+  lastDetail: string;
+  lastProbeAt: string | null;
+  breaker: { state: string; retryAt: string | null; isolated: boolean };
+  heals: { inWindow: number; budgetLeft: number; max: number; nextAllowedAt: string | null; last: string | null };
+  firingAlerts: { rule: string; level: string; since: string | null; sent: number }[];
+}
+
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+
+export function statusView(config: Config, state: UpkeepState, now: number): ServiceStatusView[] {
+  return config.services.map((service) => serviceView(config, service, state, now));
+}
+
+function serviceView(config: Config, service: ServiceConfig, state: UpkeepState, now: number): ServiceStatusView {
+  const record = own(state.services.services, service.id);
+  const breaker = own(state.breakers.breakers, service.id) ?? emptyBreaker();
+  const attempt = canAttempt(service.breaker, breaker, now);
+  const heal = own(state.heals.heals, service.id);
+  const check = checkHeal(service.heal, heal, now);
+  const windowStart = now - service.heal.budget.perMs;
+  const firing = config.alerts.rules.flatMap((rule) => {
+    const alert = own(state.alerts.alerts, `${rule.id}/${service.id}`);
+    return alert?.status === "firing" ? [{ rule: rule.id, level: rule.level, since: iso(alert.since), sent: alert.sent }] : [];
+  });
+  return {
+    id: service.id,
+    title: service.title,
+    status: service.enabled ? (record?.lastStatus ?? "unknown") : "disabled",
+    since: iso(record?.since),
+    consecutiveFailures: record?.consecutiveFailures ?? 0,
+    lastDetail: record?.lastDetail ?? "",
+    lastProbeAt: iso(record?.lastProbeAt),
+    breaker: { state: attempt.state, retryAt: iso(attempt.retryAt), isolated: breaker.isolated },
+    heals: {
+      inWindow: (heal?.recent ?? []).filter((at) => at > windowStart).length,
+      budgetLeft: check.budgetLeft,
+      max: service.heal.budget.max,
+      nextAllowedAt: check.allowed ? null : iso(check.nextAllowedAt),
+      last: iso(heal?.lastHealAt),
+    },
+    firingAlerts: firing,
+  };
+}
+
+function formatText(views: ServiceStatusView[], tick: string | undefined): string {
+  const lines: string[] = [];
+  if (tick !== undefined) lines.push(tick, "");
+  for (const v of views) {
+    lines.push(`${v.title} (${v.id}): ${v.status.toUpperCase()}${v.since === null ? "" : ` since ${v.since}`}`);
+    if (v.status === "down" && v.lastDetail !== "") lines.push(`  last probe: ${v.lastDetail} (${v.consecutiveFailures} failed in a row)`);
+    const retry = v.breaker.state === "OPEN" ? (v.breaker.retryAt === null ? " until reset" : ` until ${v.breaker.retryAt}`) : "";
+    lines.push(`  breaker: ${v.breaker.state}${v.breaker.isolated ? " (isolated)" : ""}${retry}`);
+    lines.push(
+      `  heals: ${v.heals.inWindow} in window, ${v.heals.budgetLeft}/${v.heals.max} left` +
+        (v.heals.nextAllowedAt === null ? "" : `, next allowed at ${v.heals.nextAllowedAt}`),
+    );
+    for (const a of v.firingAlerts) lines.push(`  alert firing: ${a.level} ${a.rule} since ${a.since ?? "?"} (${a.sent} sent)`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      rules: { type: "string" },
+      "state-dir": { type: "string" },
+      format: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const format = values.format ?? "text";
+  if (format !== "text" && format !== "json") {
+    process.stderr.write("upkeep: --format must be text or json\n");
+    return ExitCode.usage;
+  }
+  const { config } = await loadConfigOrReport(values, process.env);
+  if (config === undefined) return ExitCode.usage;
+  const stateDir = config.runtime.stateDir;
+  const [{ state, warnings }, holder] = await Promise.all([
+    loadState(stateDir, { readOnly: true }),
+    lockHolder(stateDir),
+  ]);
+  for (const w of warnings) process.stderr.write(`upkeep: ${w}\n`);
+  const views = statusView(config, state, Date.now());
+  const running = holder === undefined ? undefined : `A tick is running (pid ${holder.pid} since ${new Date(holder.startedAt).toISOString()}).`;
+  if (format === "json") {
+    process.stdout.write(`${JSON.stringify({ stateDir, tickRunning: holder !== undefined, services: views }, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatText(views, running));
+  }
+  return ExitCode.ok;
+}

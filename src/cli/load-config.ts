@@ -1,0 +1,38 @@
+/** Loads and validates the rules for commands that act on them; bad rules print diagnostics to stderr. */
+import { resolve } from "node:path";
+import type { Config } from "../config/model.js";
+
+export interface RulesFlags {
+  rules?: string;
+  "state-dir"?: string;
+}
+
+export function rulesDirFrom(flags: RulesFlags, env: Readonly<Record<string, string | undefined>>): string {
+  return resolve(flags.rules ?? env.UPKEEP_RULES ?? "rules");
+}
+
+export function stateDirFrom(flags: RulesFlags, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const dir = flags["state-dir"] ?? env.UPKEEP_STATE_DIR;
+  return dir === undefined || dir === "" ? undefined : resolve(dir);
+}
+
+export async function loadConfigOrReport(
+  flags: RulesFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ config?: Config }> {
+  const { loadRules } = await import("../config/validate.js");
+  const stateDir = stateDirFrom(flags, env);
+  const result = await loadRules(rulesDirFrom(flags, env), {
+    env,
+    requireEnv: false,
+    ...(stateDir === undefined ? {} : { stateDir }),
+  });
+  const errors = result.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0 || result.config === undefined) {
+    const { formatText } = await import("./format/diagnostics.js");
+    process.stderr.write(formatText(result.diagnostics));
+    process.stderr.write("upkeep: the rules have errors; nothing was run and no state was changed.\n");
+    return {};
+  }
+  return { config: result.config };
+}

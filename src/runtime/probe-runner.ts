@@ -1,0 +1,75 @@
+/**
+ * Runs one service's probe through its handler, bounded by the probe timeout, never throwing: a broken
+ * or hung probe is a failed observation for that service only.
+ */
+import type { Handler, HandlerSettings, Logger, ProbeHandler, ProbeResult } from "../actions/types.js";
+import type { ServiceConfig } from "../config/model.js";
+import type { Clock } from "./clock.js";
+import { deadlineSignal } from "./deadline.js";
+import type { Redactor } from "./redact.js";
+import { resolveParams } from "./resolve.js";
+
+export interface ProbeDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly settings: HandlerSettings;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly redactor: Redactor;
+  readonly getHandler: (name: string) => Handler | undefined;
+}
+
+export async function probeService(service: ServiceConfig, deps: ProbeDeps, signal: AbortSignal): Promise<ProbeResult> {
+  const began = deps.clock.now();
+  const failed = (detail: string): ProbeResult => ({ ok: false, latencyMs: deps.clock.now() - began, detail });
+  const handler = deps.getHandler(service.probe.type);
+  if (handler === undefined || handler.kind !== "probe") return failed(`no probe handler named "${service.probe.type}"`);
+  const { value: params, missingEnv } = resolveParams(service.probe.params, {
+    service,
+    env: deps.env,
+    redactor: deps.redactor,
+  });
+  if (missingEnv.length > 0) return failed(`environment variable(s) not set: ${missingEnv.join(", ")}`);
+  const deadline = deadlineSignal(signal, service.probe.timeoutMs, "probe timeout");
+  try {
+    const run = (handler as ProbeHandler).run(
+      { clock: deps.clock, logger: deps.logger, settings: deps.settings, service, env: deps.env },
+      params as Record<string, unknown>,
+      deadline.signal,
+    );
+    // The handler should honour the signal; this race makes sure a misbehaving one cannot hold the tick.
+    const aborted = new Promise<ProbeResult>((resolve) => {
+      const settle = (): void => resolve(failed(abortReason(deadline.signal)));
+      if (deadline.signal.aborted) settle();
+      else deadline.signal.addEventListener("abort", settle, { once: true });
+    });
+    return await Promise.race([run, aborted]);
+  } catch (error) {
+    return failed(error instanceof Error ? error.message : String(error));
+  } finally {
+    deadline.dispose();
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : "aborted";
+}
+
+/** Short human description of what a probe checks, for the summary line (`port 3002`). */
+export function probeTarget(service: ServiceConfig): string {
+  const p = service.probe.params;
+  switch (service.probe.type) {
+    case "tcp":
+      return `port ${String(p.port)}`;
+    case "http":
+      return String(p.url);
+    case "exec":
+      return Array.isArray(p.command) ? `exec ${String(p.command[0])}` : "exec";
+    case "launchd":
+      return `launchd ${String(p.label)}`;
+    case "file":
+      return `file ${String(p.path)}`;
+    default:
+      return service.probe.type;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The imperative shell around one tick: take the lock, read the state files, run the tick, write the
+ * state files atomically, release the lock. A dry run takes no lock and writes nothing.
+ */
+import { userInfo } from "node:os";
+import type { HandlerSettings } from "../actions/types.js";
+import type { Config } from "../config/model.js";
+import { emptyState, type UpkeepState } from "../core/state.js";
+import type { Clock } from "./clock.js";
+import { acquireLock } from "./lock.js";
+import type { RuntimeLogger } from "./logger.js";
+import type { Redactor } from "./redact.js";
+import { loadState, saveState } from "./state-files.js";
+import { runTick, type TickDeps, type TickReport } from "./tick.js";
+
+export interface SessionDeps {
+  readonly clock: Clock;
+  readonly logger: RuntimeLogger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly redactor: Redactor;
+}
+
+export interface SessionOptions {
+  readonly dryRun: boolean;
+  readonly only?: readonly string[];
+  readonly force?: readonly string[];
+}
+
+export function handlerSettings(config: Config): HandlerSettings {
+  return {
+    launchctlPath: config.runtime.launchctlPath,
+    systemctlPath: config.runtime.systemctlPath,
+    uid: safeUid(),
+  };
+}
+
+function safeUid(): number {
+  try {
+    return userInfo().uid;
+  } catch {
+    return process.getuid?.() ?? 0;
+  }
+}
+
+export async function tickDeps(config: Config, deps: SessionDeps): Promise<TickDeps> {
+  const [{ getHandler }, { evaluateLogic }] = await Promise.all([
+    import("../actions/registry.js"),
+    import("../config/logic.js"),
+  ]);
+  return {
+    ...deps,
+    settings: handlerSettings(config),
+    getHandler,
+    evaluate: evaluateLogic,
+  };
+}
+
+export async function runSession(
+  config: Config,
+  deps: SessionDeps,
+  options: SessionOptions,
+): Promise<{ report: TickReport; state: UpkeepState }> {
+  const stateDir = config.runtime.stateDir;
+  const release = options.dryRun ? undefined : await acquireLock(stateDir, {
+        owner: "upkeep run",
+        // A live tick never outlives its timeout, so a lock older than that (with margin) is abandoned.
+        staleMs: Math.max(config.runtime.tickTimeoutMs * 2, 15 * 60_000),
+      });
+  try {
+    const loaded = await loadState(stateDir, { logger: deps.logger, readOnly: options.dryRun });
+    const { state, report } = await runTick(config, loaded.state, await tickDeps(config, deps), {
+      dryRun: options.dryRun,
+      ...(options.only === undefined ? {} : { only: options.only }),
+      ...(options.force === undefined ? {} : { force: options.force }),
+    });
+    if (!options.dryRun) await saveState(stateDir, state);
+    return { report, state };
+  } finally {
+    await release?.();
+  }
+}
+
+export { emptyState };
