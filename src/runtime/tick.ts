@@ -80,6 +80,7 @@ export async function runTick(
   const selected = selectServices(config, options.only);
   const byId = new Map(config.services.map((s) => [s.id, s]));
   let state = initial;
+  const silences = [...config.alerts.silences, ...(options.extraSilences ?? [])];
 
   const probe = (service: ServiceConfig): Promise<Observation> =>
     limit(async () => toObservation(await probeService(service, deps, tick.signal), deps.clock.now()));
@@ -98,6 +99,7 @@ export async function runTick(
     // Each wave heals services whose dependencies are up; bounded by the depth of the dependency graph.
     for (let wave = 0; wave <= config.services.length && !tick.signal.aborted; wave += 1) {
       const plan = planHeals(config, state, observations, deps.clock.now(), {
+        silences,
         ...(candidates === undefined ? {} : { only: candidates }),
         ...(options.force === undefined ? {} : { force: options.force }),
       });
@@ -163,7 +165,7 @@ export async function runTick(
     }
 
     const finished = finishTick(config, state, observations, healOutcomes, deps.clock.now(), {
-      silences: [...config.alerts.silences, ...(options.extraSilences ?? [])],
+      silences,
       evaluate: deps.evaluate,
     });
     state = finished.state;

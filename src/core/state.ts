@@ -1,0 +1,178 @@
+/**
+ * The durable state of upkeep: plain JSON data, one object per concern, each stored in its own file by the
+ * state store. Every field is always present (absent values are `null`, never `undefined`), so a JSON
+ * round-trip gives back an identical value and therefore identical decisions.
+ */
+import type { BreakerStateName, ServiceStatus } from "./facts.js";
+
+export const STATE_VERSION = 1;
+
+/** One state file per concern: `<stateDir>/<concern>.json`. */
+export const CONCERNS = ["services", "breakers", "heals", "alerts"] as const;
+export type Concern = (typeof CONCERNS)[number];
+
+/** What the last ticks observed about one service. */
+export interface ServiceRecord {
+  lastStatus: ServiceStatus;
+  /** Epoch ms of the tick that first saw `lastStatus`. */
+  since: number;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  lastProbeAt: number;
+  lastDetail: string;
+  lastLatencyMs: number;
+}
+
+export interface BreakerState {
+  state: BreakerStateName;
+  /** Consecutive failures while CLOSED (a success resets it). */
+  failures: number;
+  /** Successes counted in the current HALF_OPEN. */
+  successes: number;
+  /** Rate mode: the most recent outcomes while CLOSED, oldest first, 1 = failure, 0 = success. */
+  recent: number[];
+  /** Backoff level: the next open lasts openFor * backoffFactor^level (capped). */
+  level: number;
+  /** When the current OPEN began (also used to bound a clock that jumped backwards). */
+  openedAt: number | null;
+  /** When the current OPEN ends; `null` while OPEN means isolated until reset. */
+  openUntil: number | null;
+  /** HALF_OPEN: with no outcome by this time the trial counts as a failure. */
+  halfOpenDeadline: number | null;
+  /** Opened by hand (isolate), not by failures. */
+  isolated: boolean;
+  /** CLOSED: start of the current failure-free stretch, for the level decay. */
+  healthySince: number | null;
+}
+
+export type HealRecordOutcome = "healed" | "failed";
+
+export interface HealRecord {
+  /** Epoch ms the heal started. */
+  at: number;
+  outcome: HealRecordOutcome;
+  forced?: boolean;
+  /** Who asked for it (e.g. a user name for a manual heal). */
+  by?: string;
+}
+
+export interface HealState {
+  /** Start of the most recent heal. */
+  lastHealAt: number | null;
+  /** Start times of the heals inside the budget window, oldest first. */
+  recent: number[];
+  /** The last few heals, oldest first, for `explain` and `status`. */
+  history: HealRecord[];
+}
+
+export type AlertStatus = "inactive" | "pending" | "firing";
+
+export interface AlertState {
+  status: AlertStatus;
+  /** Consecutive ticks the condition held. */
+  streak: number;
+  /** Epoch ms the current episode started firing (kept while a resolved notice is held). */
+  since: number | null;
+  /** A firing notice of the current episode went out. */
+  notified: boolean;
+  /** Notices sent in the current episode. */
+  sent: number;
+  lastSentAt: number | null;
+  /** When the next reminder is due (while firing and notified). */
+  nextReminderAt: number | null;
+  /** The episode resolved while silenced: the resolved notice waits for the silence to end. */
+  resolvedPending: boolean;
+  /** Notices sent for this alert, ever. */
+  totalSent: number;
+  lastResolvedAt: number | null;
+}
+
+export interface ServicesState {
+  version: 1;
+  services: Record<string, ServiceRecord>;
+}
+export interface BreakersState {
+  version: 1;
+  breakers: Record<string, BreakerState>;
+}
+export interface HealsState {
+  version: 1;
+  heals: Record<string, HealState>;
+}
+export interface AlertsState {
+  version: 1;
+  /** Keyed by `alertKey(ruleId, serviceId)`. */
+  alerts: Record<string, AlertState>;
+  /** Notices emitted per level id, ever. */
+  totals: Record<string, number>;
+}
+
+export interface UpkeepState {
+  services: ServicesState;
+  breakers: BreakersState;
+  heals: HealsState;
+  alerts: AlertsState;
+}
+
+/** The state type stored under each concern name. */
+export interface ConcernStates {
+  services: ServicesState;
+  breakers: BreakersState;
+  heals: HealsState;
+  alerts: AlertsState;
+}
+
+export function emptyConcern<C extends Concern>(concern: C): ConcernStates[C] {
+  const empty: ConcernStates = {
+    services: { version: 1, services: {} },
+    breakers: { version: 1, breakers: {} },
+    heals: { version: 1, heals: {} },
+    alerts: { version: 1, alerts: {}, totals: {} },
+  };
+  return empty[concern];
+}
+
+export function emptyState(): UpkeepState {
+  return {
+    services: emptyConcern("services"),
+    breakers: emptyConcern("breakers"),
+    heals: emptyConcern("heals"),
+    alerts: emptyConcern("alerts"),
+  };
+}
+
+export function emptyBreaker(): BreakerState {
+  return {
+    state: "CLOSED",
+    failures: 0,
+    successes: 0,
+    recent: [],
+    level: 0,
+    openedAt: null,
+    openUntil: null,
+    halfOpenDeadline: null,
+    isolated: false,
+    healthySince: null,
+  };
+}
+
+export function emptyHeal(): HealState {
+  return { lastHealAt: null, recent: [], history: [] };
+}
+
+export function alertKey(ruleId: string, serviceId: string): string {
+  return `${ruleId}/${serviceId}`;
+}
+
+/**
+ * Reads an own entry of a record. Ids come from users' rules, so `constructor` or `__proto__` must not
+ * find something on Object.prototype.
+ */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A copy of `record` with `key` set, safe for any key (a computed key never sets the prototype). */
+export function withEntry<T>(record: Readonly<Record<string, T>>, key: string, value: T): Record<string, T> {
+  return { ...record, [key]: value };
+}
