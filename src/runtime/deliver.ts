@@ -17,6 +17,8 @@ export interface Delivery {
   readonly events: number;
   readonly status: "sent" | "failed" | "unusable" | "planned";
   readonly detail: string;
+  /** The notification's plain text (one line per alert). */
+  readonly text: string;
 }
 
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -71,9 +73,9 @@ async function sendToChannel(
   deps: TickDeps,
   options: { dryRun: boolean; signal: AbortSignal },
 ): Promise<Delivery> {
-  const base = { channel: channelId, events: events.length };
+  const base = { channel: channelId, events: events.length, text: events.map((e) => e.message).join("\n") };
   const spec = config.alerts.channels[channelId];
-  const handler = spec === undefined ? undefined : deps.getHandler(spec.type);
+  const handler = spec === undefined ? undefined : deps.getHandler(spec.type, "channel");
   if (spec === undefined || handler === undefined || handler.kind !== "channel") {
     return { ...base, status: "unusable", detail: `no channel "${channelId}"` };
   }
@@ -81,10 +83,10 @@ async function sendToChannel(
   const notification: Notification = {
     channel: channelId,
     events,
-    text: events.map((e) => e.message).join("\n"),
+    text: base.text,
   };
   if (options.dryRun) {
-    return { ...base, status: "planned", detail: `would send ${events.length} alert(s): ${notification.text}` };
+    return { ...base, status: "planned", detail: `would send ${events.length} alert(s)` };
   }
   if (missingEnv.length > 0) {
     return { ...base, status: "unusable", detail: `environment variable(s) not set: ${missingEnv.join(", ")}` };

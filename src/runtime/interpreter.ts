@@ -4,7 +4,7 @@
  * the heal timeout. In a dry run every step is described, none is run. The heal succeeds when every
  * step that matters succeeded and the last `verify` (if any) passed.
  */
-import type { Handler, HandlerContext, HandlerSettings, Logger, ProbeResult, StepHandler } from "../actions/types.js";
+import type { Handler, HandlerKind, HandlerContext, HandlerSettings, Logger, ProbeResult, StepHandler } from "../actions/types.js";
 import type { JsonLogic, ServiceConfig, StepSpec } from "../config/model.js";
 import type { Clock } from "./clock.js";
 import type { Redactor } from "./redact.js";
@@ -42,7 +42,7 @@ export interface HealDeps {
   readonly settings: HandlerSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly redactor: Redactor;
-  readonly getHandler: (name: string) => Handler | undefined;
+  readonly getHandler: (name: string, kind: HandlerKind) => Handler | undefined;
   /** Re-runs the service's probe (bounded by the probe timeout). */
   readonly probe: (signal: AbortSignal) => Promise<ProbeResult>;
   /** Facts `when` conditions read. */
@@ -113,7 +113,7 @@ async function runStep(
     durationMs: deps.clock.now() - began,
     ...(output === undefined ? {} : { output }),
   });
-  const handler = deps.getHandler(step.action);
+  const handler = deps.getHandler(step.action, "step");
   if (handler === undefined || handler.kind !== "step") {
     return done("failed", `no step handler named "${step.action}"`, step.action);
   }

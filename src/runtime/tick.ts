@@ -4,7 +4,7 @@
  * State comes in and goes out as a value; locking and persistence live in session.ts.
  */
 import pLimit from "p-limit";
-import type { Handler, HandlerSettings, ProbeResult } from "../actions/types.js";
+import type { Handler, HandlerKind, HandlerSettings, ProbeResult } from "../actions/types.js";
 import type { Config, JsonLogic, ServiceConfig, Silence } from "../config/model.js";
 import { applyHealResult, finishTick, planHeals, type Observation } from "../core/decide.js";
 import type { ServiceFacts } from "../core/facts.js";
@@ -24,7 +24,7 @@ export interface TickDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly redactor: Redactor;
   readonly settings: HandlerSettings;
-  readonly getHandler: (name: string) => Handler | undefined;
+  readonly getHandler: (name: string, kind: HandlerKind) => Handler | undefined;
   readonly evaluate: (expr: JsonLogic, data: unknown) => unknown;
 }
 
@@ -54,6 +54,8 @@ export interface ServiceReport {
     readonly nextAllowedAt?: number;
   };
   readonly blockedBy: readonly string[];
+  /** What the first probe of the tick saw when it failed (the reason a heal ran). */
+  readonly detected?: string;
 }
 
 export interface TickReport {
@@ -93,6 +95,11 @@ export async function runTick(
       }),
     );
 
+    const firstFailures = new Map(
+      Object.entries(observations)
+        .filter(([, o]) => !o.ok)
+        .map(([id, o]) => [id, o.detail]),
+    );
     const heals: Record<string, HealReport> = {};
     const skipped: Record<string, { reason: string; nextAllowedAt?: number }> = {};
     let candidates: readonly string[] | undefined = options.only === undefined ? undefined : selected.map((s) => s.id);
@@ -179,7 +186,7 @@ export async function runTick(
     });
 
     const services = selected.map((s) =>
-      serviceReport(s, finished.facts[s.id], observations[s.id], heals[s.id], skipped[s.id]),
+      serviceReport(s, finished.facts[s.id], observations[s.id], heals[s.id], skipped[s.id], firstFailures.get(s.id)),
     );
     const report: TickReport = {
       startedAt,
@@ -261,6 +268,7 @@ function serviceReport(
   observation: Observation | undefined,
   heal: HealReport | undefined,
   skipped: { reason: string; nextAllowedAt?: number } | undefined,
+  detected: string | undefined,
 ): ServiceReport {
   return {
     id: service.id,
@@ -278,5 +286,6 @@ function serviceReport(
       ...(skipped?.nextAllowedAt === undefined ? {} : { nextAllowedAt: skipped.nextAllowedAt }),
     },
     blockedBy: facts?.blockedBy ?? [],
+    ...(detected === undefined ? {} : { detected }),
   };
 }

@@ -79,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       await launchctl("load", join(root, "LaunchAgents", `${s.label}.plist`));
       out(`   ${s.title} on 127.0.0.1:${ports[i]}\n`);
     }
+    await Promise.all(ports.map((port) => waitForPort(port, true)));
 
     out("\n2. A healthy tick\n");
     const healthy = await runSession(config, deps, { dryRun: false });
@@ -88,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     const pid = await standinPid(launchdDir, victim.label);
     out(`\n3. Killing ${victim.title} (pid ${pid ?? "?"}) to simulate a crash\n`);
     if (pid !== undefined) killQuietly(pid);
-    await waitUntilClosed(ports[0] as number);
+    await waitForPort(ports[0] as number, false);
 
     out("\n4. The next tick detects it and heals it (unload, wait 2s, load, wait 3s, verify)\n");
     const healing = await runSession(config, deps, { dryRun: false });
@@ -193,7 +194,7 @@ function indent(text: string): string {
 
 async function standinPid(dir: string, label: string): Promise<number | undefined> {
   try {
-    const state = JSON.parse(await readFile(join(dir, `${label}.json`), "utf8")) as { pid?: unknown };
+    const state = JSON.parse(await readFile(join(dir, "jobs", `${label}.json`), "utf8")) as { pid?: unknown };
     return typeof state.pid === "number" ? state.pid : undefined;
   } catch {
     return undefined;
@@ -229,10 +230,11 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-async function waitUntilClosed(port: number): Promise<void> {
+/** Polls (bounded: 5 s) until the port accepts connections (`open`) or refuses them. */
+async function waitForPort(port: number, open: boolean): Promise<void> {
   const { connect } = await import("node:net");
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const open = await new Promise<boolean>((resolve) => {
+    const isOpen = await new Promise<boolean>((resolve) => {
       const socket = connect({ host: "127.0.0.1", port });
       socket.once("connect", () => {
         socket.destroy();
@@ -240,7 +242,7 @@ async function waitUntilClosed(port: number): Promise<void> {
       });
       socket.once("error", () => resolve(false));
     });
-    if (!open) return;
+    if (isOpen === open) return;
     await systemClock.sleep(100);
   }
 }

@@ -3,7 +3,7 @@ import type { ServiceReport, TickReport } from "../../runtime/tick.js";
 import { formatDuration } from "../../duration.js";
 
 function statusWord(s: ServiceReport): string {
-  if (s.heal.outcome === "healed") return "UP (healed)";
+  if (s.heal.outcome === "healed") return `UP (healed; was down: ${s.detected ?? "probe failed"})`;
   return s.status.toUpperCase();
 }
 
@@ -14,12 +14,29 @@ export function serviceLine(s: ServiceReport): string {
     if (s.status !== "up") line += ` - ${s.detail}`;
   }
   if (s.heal.outcome === "failed") line += `; heal failed: ${s.heal.reason}`;
-  if (s.heal.outcome === "refused" || (s.heal.outcome === "skipped" && s.status === "down")) {
+  if (s.heal.reason === "dry run") line += "; would heal (see plan)";
+  else if (s.heal.outcome === "refused" || (s.heal.outcome === "skipped" && s.status === "down")) {
     line += `; not healed: ${s.heal.reason}`;
     if (s.heal.nextAllowedAt !== undefined) line += ` (next heal allowed at ${new Date(s.heal.nextAllowedAt).toISOString()})`;
   }
   if (s.breaker !== "CLOSED") line += ` [breaker ${s.breaker}]`;
   return line;
+}
+
+function planLines(s: ServiceReport): string[] {
+  const gate = `breaker ${s.breaker}, heal budget left ${s.heal.budgetLeft}`;
+  if (s.status === "up") return [`  ${s.id}: up, nothing to do (${gate})`];
+  if (s.status === "blocked") return [`  ${s.id}: blocked by ${s.blockedBy.join(", ")}, not healed before it`];
+  if (s.heal.steps.length === 0) {
+    const until = s.heal.nextAllowedAt === undefined ? "" : ` until ${new Date(s.heal.nextAllowedAt).toISOString()}`;
+    return [`  ${s.id}: down, no heal: ${s.heal.reason || "no heal steps"}${until} (${gate})`];
+  }
+  return [
+    `  ${s.id}: down, would heal (${gate}):`,
+    ...s.heal.steps.map((step) =>
+      step.status === "skipped" ? `    skip: ${step.description} (${step.detail})` : `    would run: ${step.description}`,
+    ),
+  ];
 }
 
 export function summaryLine(report: TickReport): string {
@@ -30,20 +47,12 @@ export function formatTickText(report: TickReport): string {
   const lines = report.services.map(serviceLine);
   if (report.dryRun) {
     lines.push("", "Plan (dry run, nothing was changed):");
-    for (const s of report.services) {
-      if (s.heal.steps.length > 0) {
-        lines.push(`  ${s.id}: heal`);
-        for (const step of s.heal.steps) {
-          lines.push(`    ${step.status === "skipped" ? "skip" : "would run"}: ${step.description}${step.status === "skipped" ? ` (${step.detail})` : ""}`);
-        }
-      } else if (s.status === "down") {
-        lines.push(`  ${s.id}: no heal (${s.heal.reason || "nothing to do"})`);
-      }
-      lines.push(`    breaker ${s.breaker}, heal budget left ${s.heal.budgetLeft}`);
-    }
+    for (const s of report.services) lines.push(...planLines(s));
   }
   for (const d of report.deliveries) {
-    lines.push(`${report.dryRun ? "Would alert" : "Alert"} via ${d.channel}: ${d.status}${d.detail ? ` (${d.detail})` : ""}`);
+    const verb = report.dryRun ? "Would alert" : "Alert";
+    const outcome = d.status === "sent" || d.status === "planned" ? "" : ` [${d.status}: ${d.detail}]`;
+    for (const text of d.text.split("\n")) lines.push(`${verb} via ${d.channel}: ${text}${outcome}`);
   }
   if (report.timedOut) lines.push(`Tick timed out after ${formatDuration(report.finishedAt - report.startedAt)}`);
   lines.push(summaryLine(report));
