@@ -1,0 +1,137 @@
+/** `upkeep systemd render|install|uninstall|status`: a systemd user timer that runs `upkeep run`. */
+import { homedir } from "node:os";
+import { ExitCode } from "../../errors.js";
+import { err, loadForSchedule, type Loaded, out, pickSubcommand } from "../../schedule/command-support.js";
+import { describeOps, executeOps, formatReports, type Op } from "../../schedule/ops.js";
+import { cliPathWarning, runnerSpec } from "../../schedule/runner.js";
+import { formatSystemdStatus, systemdStatus } from "../../schedule/status.js";
+import {
+  installOps,
+  lingerEnabled,
+  lingerHint,
+  systemdTarget,
+  uninstallOps,
+} from "../../schedule/systemd.js";
+import {
+  checkUnitName,
+  DEFAULT_UNIT,
+  renderService,
+  renderTimer,
+  systemdUserDir,
+} from "../../schedule/systemd-units.js";
+import { chooseFormat, parseFlags } from "../args.js";
+
+const HELP = `Usage: upkeep systemd <render|install|uninstall|status> [options]
+
+  render     print the user units <unit>.service (one tick) and <unit>.timer (every runtime.interval)
+  install    write them to $XDG_CONFIG_HOME/systemd/user (default ~/.config/systemd/user), then
+             systemctl --user daemon-reload and systemctl --user enable --now <unit>.timer, and verify
+  uninstall  systemctl --user disable --now <unit>.timer, remove both units, daemon-reload
+  status     the timer's state and last trigger, the last tick's result and exit status
+
+Options:
+  --rules DIR        rules directory (default ./rules, env UPKEEP_RULES); baked in as an absolute path
+  --state-dir DIR    state directory (env UPKEEP_STATE_DIR); baked in when given
+  --unit NAME        unit name without suffix (default ${DEFAULT_UNIT})
+  --node PATH        node binary the unit runs (default: the node running this command)
+  --dry-run          install/uninstall: print every file and command, do nothing
+  --format FORMAT    status: text (default) or json
+  -h, --help         this help
+
+A user timer runs only while you are logged in unless lingering is on: loginctl enable-linger $USER.
+systemctl is runtime.systemctl from the rules. Exit codes: 0 done, 1 a step failed, 2 usage or bad rules.
+`;
+
+const OPTIONS = {
+  rules: { type: "string" },
+  "state-dir": { type: "string" },
+  unit: { type: "string" },
+  node: { type: "string" },
+  "dry-run": { type: "boolean" },
+  format: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, OPTIONS);
+  if (!parsed.ok) {
+    err(`upkeep systemd: ${parsed.message}\n`);
+    return ExitCode.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    out(HELP);
+    return ExitCode.ok;
+  }
+  const sub = pickSubcommand(positionals, "systemd");
+  if (typeof sub === "number") return sub;
+  const name = values.unit ?? DEFAULT_UNIT;
+  const badName = checkUnitName(name);
+  if (badName !== undefined) {
+    err(`upkeep systemd: ${badName}\n`);
+    return ExitCode.usage;
+  }
+  const format = chooseFormat(values.format, ["text", "json"] as const, "text");
+  if (!format.ok) {
+    err(`upkeep systemd: ${format.message}\n`);
+    return ExitCode.usage;
+  }
+  const env = process.env;
+  const loaded = await loadForSchedule(values, env, sub === "render" || sub === "install");
+  if (loaded === undefined) return ExitCode.usage;
+  const home = homedir();
+  const target = systemdTarget({ name, systemctl: loaded.systemctl, dir: systemdUserDir(home, env) });
+
+  if (sub === "status") {
+    const status = await systemdStatus(target);
+    out(format.value === "json" ? `${JSON.stringify(status, null, 2)}\n` : formatSystemdStatus(status));
+    return ExitCode.ok;
+  }
+  if (sub === "uninstall")
+    return apply(uninstallOps(target), values["dry-run"] === true, loaded, "uninstalled");
+
+  const spec = runnerSpec({
+    config: loaded.config as NonNullable<Loaded["config"]>,
+    ...(loaded.stateDirFlag === undefined ? {} : { stateDir: loaded.stateDirFlag }),
+    ...(values.node === undefined ? {} : { nodePath: values.node }),
+    home,
+  });
+  const warning = cliPathWarning(spec.cliPath);
+  if (warning !== undefined) err(`upkeep: warning: ${warning}\n`);
+  const service = renderService(spec, name);
+  const timer = renderTimer(spec, name);
+  if (sub === "render") {
+    out(`# ${target.service}\n${service}\n# ${target.timer}\n${timer}`);
+    return ExitCode.ok;
+  }
+  const code = await apply(
+    installOps(target, service, timer),
+    values["dry-run"] === true,
+    loaded,
+    "installed",
+  );
+  if (code === ExitCode.ok && values["dry-run"] !== true) {
+    out(`${name}.timer runs \`upkeep ${spec.args.join(" ")}\` every ${spec.intervalSeconds}s.\n`);
+    if (!lingerEnabled()) out(`hint: ${lingerHint()}\n`);
+  }
+  return code;
+}
+
+async function apply(ops: Op[], dryRun: boolean, loaded: Loaded, done: string): Promise<number> {
+  if (dryRun) {
+    out(describeOps(ops, "systemctl"));
+    if (done === "installed") out(`hint: ${lingerHint()}\n`);
+    return ExitCode.ok;
+  }
+  if (process.platform === "darwin" && loaded.systemctl === "systemctl") {
+    err("upkeep: note: this is macOS, which has no systemd: use `upkeep launchd install`\n");
+  }
+  const report = await executeOps(ops);
+  out(formatReports(report));
+  if (!report.ok) {
+    err(`upkeep systemd: not ${done}: a step failed (see above)\n`);
+    return ExitCode.failure;
+  }
+  out(`${done}\n`);
+  return ExitCode.ok;
+}

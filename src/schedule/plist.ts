@@ -1,0 +1,108 @@
+/**
+ * Renders the LaunchAgent from launchd/upkeep.plist.template. The template is parsed with the plist
+ * library and the placeholders are filled in the parsed values, so the XML is always produced (and
+ * escaped) by the library, whatever characters a path holds.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UpkeepError } from "../errors.js";
+import type { RunnerSpec } from "./runner.js";
+
+export const DEFAULT_LABEL = "dev.upkeep.runner";
+export const PLIST_MODE = 0o644;
+
+/** A placeholder value: a string or number fills `{{NAME}}`, a list fills `{{...NAME}}`. */
+export type TemplateValue = string | number | readonly string[];
+type PlistValue = import("plist").PlistValue;
+
+export function templatePath(): string {
+  return fileURLToPath(new URL("../../launchd/upkeep.plist.template", import.meta.url));
+}
+
+/** Labels name files and launchd targets: reverse-DNS characters only. */
+export function checkLabel(label: string): string | undefined {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(label)
+    ? undefined
+    : `invalid label "${label}": use letters, digits, dots, dashes and underscores (e.g. ${DEFAULT_LABEL})`;
+}
+
+export function launchAgentsDir(home: string): string {
+  return join(home, "Library", "LaunchAgents");
+}
+
+export function plistFile(home: string, label: string): string {
+  return join(launchAgentsDir(home), `${label}.plist`);
+}
+
+export function launchdLogDir(home: string): string {
+  return join(home, "Library", "Logs", "upkeep");
+}
+
+export function logFiles(home: string, label: string): { stdout: string; stderr: string } {
+  const dir = launchdLogDir(home);
+  return { stdout: join(dir, `${label}.stdout.log`), stderr: join(dir, `${label}.stderr.log`) };
+}
+
+export function plistValues(spec: RunnerSpec, label: string): Record<string, TemplateValue> {
+  return {
+    LABEL: label,
+    NODE: spec.nodePath,
+    CLI: spec.cliPath,
+    RULES_DIR: spec.rulesDir,
+    EXTRA_ARGS: spec.extraArgs,
+    INTERVAL_SECONDS: spec.intervalSeconds,
+    WORKING_DIRECTORY: spec.workingDirectory,
+    PATH: spec.path,
+    HOME: spec.home,
+    LOG_DIR: launchdLogDir(spec.home),
+  };
+}
+
+const WHOLE = /^\{\{([A-Z_]+)\}\}$/;
+const SPREAD = /^\{\{\.\.\.([A-Z_]+)\}\}$/;
+const INSIDE = /\{\{([A-Z_]+)\}\}/g;
+
+/** Fills placeholders in a parsed plist value. Unknown or mistyped placeholders are bugs: they throw. */
+export function fillTemplate(value: PlistValue, values: Readonly<Record<string, TemplateValue>>): PlistValue {
+  const lookup = (name: string): TemplateValue => {
+    if (!Object.hasOwn(values, name))
+      throw new UpkeepError("E_INTERNAL", `plist template: no value for {{${name}}}`);
+    return values[name] as TemplateValue;
+  };
+  const scalar = (name: string): string | number => {
+    const v = lookup(name);
+    if (typeof v === "object") throw new UpkeepError("E_INTERNAL", `plist template: {{${name}}} is a list`);
+    return v;
+  };
+  const fill = (v: PlistValue): PlistValue => {
+    if (typeof v === "string") {
+      const whole = WHOLE.exec(v);
+      if (whole !== null) return scalar(whole[1] as string);
+      return v.replace(INSIDE, (_, name: string) => String(scalar(name)));
+    }
+    if (Array.isArray(v)) {
+      return v.flatMap((item): PlistValue[] => {
+        const spread = typeof item === "string" ? SPREAD.exec(item) : null;
+        if (spread === null) return [fill(item)];
+        const list = lookup(spread[1] as string);
+        if (typeof list !== "object")
+          throw new UpkeepError("E_INTERNAL", `plist template: {{...${spread[1]}}} is not a list`);
+        return [...list];
+      });
+    }
+    if (v !== null && typeof v === "object" && !(v instanceof Date) && !(v instanceof Uint8Array)) {
+      return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, fill(item)]));
+    }
+    return v;
+  };
+  return fill(value);
+}
+
+/** Parses the template, fills it and builds the XML. */
+export async function renderPlist(spec: RunnerSpec, label: string, template?: string): Promise<string> {
+  const { build, parse } = await import("plist");
+  const source = template ?? (await readFile(templatePath(), "utf8"));
+  const filled = fillTemplate(parse(source), plistValues(spec, label));
+  return `${build(filled)}\n`;
+}

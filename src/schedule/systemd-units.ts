@@ -1,0 +1,102 @@
+/**
+ * The systemd user units: `<name>.service` (one tick, Type=oneshot) and `<name>.timer` (starts it every
+ * runtime.interval). Values are quoted for systemd's own parser: `%` starts a specifier everywhere,
+ * `$` starts a variable in Exec lines, and arguments with spaces or quotes need C-style quoting.
+ */
+import { isAbsolute, join } from "node:path";
+import { UpkeepError } from "../errors.js";
+import type { RunnerSpec } from "./runner.js";
+
+export const DEFAULT_UNIT = "upkeep";
+export const UNIT_MODE = 0o644;
+
+export function checkUnitName(name: string): string | undefined {
+  return /^[A-Za-z0-9][A-Za-z0-9:_.-]{0,200}$/.test(name) &&
+    !name.endsWith(".service") &&
+    !name.endsWith(".timer")
+    ? undefined
+    : `invalid unit name "${name}": use letters, digits, ":", "_", "." and "-", without .service/.timer (e.g. ${DEFAULT_UNIT})`;
+}
+
+/** `$XDG_CONFIG_HOME/systemd/user` (when it is absolute, as the XDG spec requires), else `~/.config/systemd/user`. */
+export function systemdUserDir(home: string, env: Readonly<Record<string, string | undefined>>): string {
+  const xdg = env["XDG_CONFIG_HOME"];
+  return join(xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, ".config"), "systemd", "user");
+}
+
+export function unitFiles(dir: string, name: string): { service: string; timer: string } {
+  return { service: join(dir, `${name}.service`), timer: join(dir, `${name}.timer`) };
+}
+
+/** One word of an Exec line: specifiers and variables escaped, quoted when needed. */
+export function quoteExecArg(word: string): string {
+  const escaped = word.replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  if (escaped !== "" && !/[\s"'\\;]/.test(escaped)) return escaped;
+  return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** One `NAME=value` assignment of an Environment= line (no `$` expansion there, specifiers only). */
+export function quoteEnvAssignment(name: string, value: string): string {
+  const text = `${name}=${value}`.replace(/%/g, "%%");
+  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** A path setting (WorkingDirectory=): the whole rest of the line, specifiers escaped. */
+function pathValue(path: string): string {
+  if (!isAbsolute(path) || /[\n\r]/.test(path))
+    throw new UpkeepError("E_USAGE", `not a usable absolute path: "${path}"`);
+  return path.replace(/%/g, "%%");
+}
+
+export function renderService(spec: RunnerSpec, name: string): string {
+  const exec = [spec.nodePath, spec.cliPath, ...spec.args].map(quoteExecArg).join(" ");
+  return [
+    "# Written by `upkeep systemd install`; `upkeep systemd render` prints it, `upkeep systemd uninstall` removes it.",
+    "[Unit]",
+    `Description=upkeep: one tick of the self-healing rules (probe, heal, alert), started by ${name}.timer`,
+    `# Rules: ${spec.rulesDir.replace(/[\n\r]/g, " ")}`,
+    "",
+    "[Service]",
+    "# One tick and done; the timer starts the next one.",
+    "Type=oneshot",
+    "# Exit 1 (a watched service is still down) and 3 (another tick held the lock) are results, not",
+    "# failures of this unit; a failed unit then means upkeep itself could not run (bad rules: 2, 203/EXEC).",
+    "# ExecMainStatus still shows the real exit status (`upkeep systemd status`).",
+    "SuccessExitStatus=1 3",
+    `WorkingDirectory=${pathValue(spec.workingDirectory)}`,
+    "# Absolute paths throughout: a user manager's PATH is minimal and knows nothing of nvm or Homebrew.",
+    `Environment=${quoteEnvAssignment("PATH", spec.path)} ${quoteEnvAssignment("HOME", spec.home)}`,
+    `ExecStart=${exec}`,
+    "# A health check should not compete with the user's work.",
+    "Nice=10",
+    "IOSchedulingClass=idle",
+    "",
+  ].join("\n");
+}
+
+/** Coalescing window: systemd may delay a timer by up to AccuracySec (default 1 min) to batch wakeups. */
+function accuracySeconds(intervalSeconds: number): number {
+  return Math.max(1, Math.min(60, Math.floor(intervalSeconds / 10)));
+}
+
+export function renderTimer(spec: RunnerSpec, name: string): string {
+  return [
+    "# Written by `upkeep systemd install`.",
+    "[Unit]",
+    `Description=upkeep: run ${name}.service every ${spec.intervalSeconds}s`,
+    "",
+    "[Timer]",
+    "# A monotonic timer, like launchd's StartInterval: the first tick 1 min after boot (or at once when the",
+    "# timer is started later than that), then runtime.interval after each start of the tick.",
+    "OnBootSec=1min",
+    `OnUnitActiveSec=${spec.intervalSeconds}s`,
+    `AccuracySec=${accuracySeconds(spec.intervalSeconds)}s`,
+    "# No Persistent=: it only affects OnCalendar= timers (catching up runs missed while the machine was",
+    "# off); on a monotonic timer it does nothing, and OnBootSec already runs a tick soon after boot.",
+    `Unit=${name}.service`,
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,189 @@
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { rulesYaml, runMain, sandbox, uid, type Sandbox } from "../schedule/helpers.js";
+
+let box: Sandbox;
+let plist: string;
+let service: string;
+beforeEach(() => {
+  box = sandbox();
+  plist = join(box.home, "Library", "LaunchAgents", "dev.upkeep.runner.plist");
+  service = `gui/${uid()}/dev.upkeep.runner`;
+});
+afterEach(() => box.cleanup());
+
+const install = (...extra: string[]) => runMain(["launchd", "install", "--rules", box.rules, ...extra]);
+const uninstall = (...extra: string[]) => runMain(["launchd", "uninstall", "--rules", box.rules, ...extra]);
+
+describe("upkeep launchd install", () => {
+  it("writes the plist (0644) and the log folder, then boots out, enables, bootstraps and verifies, in that order", async () => {
+    const result = await install();
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      ["bootout", service],
+      ["enable", service],
+      ["bootstrap", `gui/${uid()}`, plist],
+      ["print", service],
+    ]);
+    expect(statSync(plist).mode & 0o777).toBe(0o644);
+    expect(readFileSync(plist, "utf8")).toBe(
+      (await runMain(["launchd", "render", "--rules", box.rules])).stdout,
+    );
+    expect(statSync(join(box.home, "Library", "Logs", "upkeep")).isDirectory()).toBe(true);
+    expect(result.stdout).toContain("was not loaded");
+    expect(result.stdout).toContain("loaded (state = not running, runs = 2, last exit code = 0)");
+    expect(result.stdout).toContain("every 120s");
+  });
+
+  it("replaces a loaded job: the second install's bootout really stops the first", async () => {
+    expect((await install()).code).toBe(0);
+    box.clearCalls();
+    const again = await install();
+    expect(again.code).toBe(0);
+    expect(box.calls().map((c) => c[0])).toEqual(["bootout", "enable", "bootstrap", "print"]);
+    expect(again.stdout).not.toContain("was not loaded");
+  });
+
+  it("retries bootstrap when launchd is still tearing the old job down (5: Input/output error)", async () => {
+    process.env.SCHEDULE_STANDIN_BUSY = "1";
+    const result = await install();
+    expect(result.code).toBe(0);
+    expect(box.calls().map((c) => c[0])).toEqual(["bootout", "enable", "bootstrap", "bootstrap", "print"]);
+  });
+
+  it("falls back to unload + load -w on a launchctl without bootstrap, and verifies with list", async () => {
+    process.env.SCHEDULE_STANDIN_MODE = "legacy";
+    const result = await install();
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      ["bootout", service],
+      ["unload", plist],
+      ["load", "-w", plist],
+      ["list", "dev.upkeep.runner"],
+    ]);
+    expect(result.stdout).toContain("legacy");
+  });
+
+  it("does not trust legacy load's exit 0: a 'Load failed' message fails the install (exit 1) and stops", async () => {
+    process.env.SCHEDULE_STANDIN_MODE = "legacy";
+    process.env.SCHEDULE_STANDIN_LOAD_FAILS = "1";
+    const result = await install();
+    expect(result.code).toBe(1);
+    expect(box.calls().map((c) => c[0])).toEqual(["bootout", "unload", "load"]);
+    expect(result.stdout).toContain("exit 0 but it failed: Load failed");
+    expect(result.stderr).toContain("not installed");
+  });
+
+  it("--dry-run prints the plist and every command, and writes and runs nothing", async () => {
+    const result = await install("--dry-run");
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([]);
+    expect(existsSync(join(box.home, "Library"))).toBe(false);
+    expect(result.stdout).toContain(`write ${plist} (mode 0644):`);
+    expect(result.stdout).toContain("<key>ProgramArguments</key>");
+    expect(result.stdout).toContain(`create folder ${join(box.home, "Library", "Logs", "upkeep")}`);
+    for (const line of [
+      `${box.launchctl} bootout ${service}`,
+      `${box.launchctl} enable ${service}`,
+      `${box.launchctl} bootstrap gui/${uid()} ${plist}`,
+      `${box.launchctl} print ${service}`,
+    ]) {
+      expect(result.stdout).toContain(`run ${line}`);
+    }
+    expect(result.stdout).toContain(`run ${box.launchctl} load -w ${plist}`);
+  });
+
+  it.skipIf(process.platform === "darwin")(
+    "off macOS, with the default launchctl, says why it cannot work and fails",
+    async () => {
+      writeFileSync(join(box.rules, "services.yaml"), rulesYaml({ stateDir: box.stateDir }));
+      const result = await install();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("not macOS");
+      expect(result.stdout).toMatch(/command not found: \/bin\/launchctl/);
+    },
+  );
+});
+
+describe("upkeep launchd uninstall", () => {
+  it("boots the job out and removes the plist", async () => {
+    await install();
+    box.clearCalls();
+    const result = await uninstall();
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([["bootout", service]]);
+    expect(existsSync(plist)).toBe(false);
+  });
+
+  it("succeeds when nothing is installed (not loaded is fine, no file to remove)", async () => {
+    const result = await uninstall();
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([["bootout", service]]);
+    expect(result.stdout).toContain("was not loaded");
+  });
+
+  it("uses legacy unload where bootout is unknown", async () => {
+    process.env.SCHEDULE_STANDIN_MODE = "legacy";
+    await install();
+    box.clearCalls();
+    expect((await uninstall()).code).toBe(0);
+    expect(box.calls()).toEqual([
+      ["bootout", service],
+      ["unload", plist],
+    ]);
+    expect(existsSync(plist)).toBe(false);
+  });
+
+  it("--dry-run leaves the plist and the job alone", async () => {
+    await install();
+    box.clearCalls();
+    const result = await uninstall("--dry-run");
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([]);
+    expect(existsSync(plist)).toBe(true);
+    expect(result.stdout).toContain(`run ${box.launchctl} bootout ${service}`);
+    expect(result.stdout).toContain(`remove ${plist}`);
+  });
+});
+
+describe("upkeep launchd status", () => {
+  it("reports not installed and not loaded before install", async () => {
+    const result = await runMain(["launchd", "status", "--rules", box.rules, "--format", "json"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      installed: false,
+      loaded: false,
+      lastRunAt: null,
+      lastExitCode: null,
+    });
+  });
+
+  it("reports loaded, last exit code and runs from launchctl print, and the last run from the job's log files", async () => {
+    await install();
+    const logs = join(box.home, "Library", "Logs", "upkeep");
+    mkdirSync(logs, { recursive: true });
+    const stdout = join(logs, "dev.upkeep.runner.stdout.log");
+    writeFileSync(stdout, "Summary: 0 healed, 0 failed\n");
+    const when = new Date("2025-03-04T05:06:07.000Z");
+    utimesSync(stdout, when, when);
+    const result = await runMain(["launchd", "status", "--rules", box.rules, "--format", "json"]);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      installed: true,
+      loaded: true,
+      state: "not running",
+      runs: 2,
+      lastExitCode: "0",
+      lastRunAt: when.toISOString(),
+      plist,
+    });
+    const text = await runMain(["launchd", "status", "--rules", box.rules]);
+    expect(text.stdout).toContain("loaded:     yes (state = not running, runs = 2)");
+  });
+
+  it("rejects an unknown subcommand with a suggestion (exit 2)", async () => {
+    const result = await runMain(["launchd", "instal"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('did you mean "install"');
+  });
+});

@@ -1,0 +1,188 @@
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, join } from "node:path";
+import { parse } from "plist";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkLabel, fillTemplate, renderPlist, templatePath } from "../../src/schedule/plist.js";
+import { cliPath, runnerSpec } from "../../src/schedule/runner.js";
+import { runMain, sandbox, type Sandbox } from "./helpers.js";
+
+let box: Sandbox;
+beforeEach(() => {
+  box = sandbox();
+});
+afterEach(() => box.cleanup());
+
+type Dict = Record<string, unknown>;
+
+/** node's folder first, then the usual tool folders, each once. */
+function expectedPath(node: string): string {
+  const dirs = [
+    dirname(node),
+    "/usr/local/bin",
+    "/opt/homebrew/bin",
+    "/usr/bin",
+    "/bin",
+    "/usr/sbin",
+    "/sbin",
+  ];
+  return dirs.filter((d, i) => dirs.indexOf(d) === i).join(":");
+}
+
+function allStrings(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(allStrings);
+  if (value !== null && typeof value === "object") return Object.values(value).flatMap(allStrings);
+  return [];
+}
+
+describe("upkeep launchd render", () => {
+  it("prints a plist whose every key is what launchd needs, with absolute paths only", async () => {
+    const result = await runMain(["launchd", "render", "--rules", box.rules]);
+    expect(result.code).toBe(0);
+    const doc = parse(result.stdout) as Dict;
+    const logDir = join(box.home, "Library", "Logs", "upkeep");
+    expect(doc).toEqual({
+      Label: "dev.upkeep.runner",
+      ProgramArguments: [process.execPath, cliPath(), "run", "--rules", box.rules],
+      StartInterval: 120,
+      RunAtLoad: true,
+      WorkingDirectory: dirname(box.rules),
+      EnvironmentVariables: {
+        PATH: expectedPath(process.execPath),
+        HOME: box.home,
+      },
+      StandardOutPath: join(logDir, "dev.upkeep.runner.stdout.log"),
+      StandardErrorPath: join(logDir, "dev.upkeep.runner.stderr.log"),
+      ProcessType: "Background",
+      LowPriorityIO: true,
+    });
+    const env = doc["EnvironmentVariables"] as Dict;
+    const path = String(env["PATH"]).split(":");
+    expect(path[0]).toBe(dirname(process.execPath));
+    expect(new Set(path).size).toBe(path.length);
+    expect(path).toEqual(
+      expect.arrayContaining([
+        "/usr/local/bin",
+        "/opt/homebrew/bin",
+        "/usr/bin",
+        "/bin",
+        "/usr/sbin",
+        "/sbin",
+      ]),
+    );
+    for (const key of ["WorkingDirectory", "StandardOutPath", "StandardErrorPath"])
+      expect(isAbsolute(String(doc[key]))).toBe(true);
+    for (const arg of (doc["ProgramArguments"] as string[]).filter((a) => a.includes("/")))
+      expect(isAbsolute(arg)).toBe(true);
+    expect(isAbsolute(String(env["HOME"]))).toBe(true);
+    expect(result.stdout).not.toContain("~");
+    expect(result.stdout).not.toContain("{{");
+  });
+
+  it("defaults StartInterval to 300 s, bakes in --state-dir and --label, and uses the node given with --node", async () => {
+    box.cleanup();
+    box = sandbox({ interval: "300s" });
+    const node = join(box.root, "opt", "node", "bin", "node");
+    const result = await runMain([
+      "launchd",
+      "render",
+      "--rules",
+      box.rules,
+      "--state-dir",
+      join(box.root, "s2"),
+      "--label",
+      "com.example.upkeep",
+      "--node",
+      node,
+    ]);
+    expect(result.code).toBe(0);
+    const doc = parse(result.stdout) as Dict;
+    expect(doc["Label"]).toBe("com.example.upkeep");
+    expect(doc["StartInterval"]).toBe(300);
+    expect(doc["ProgramArguments"]).toEqual([
+      node,
+      cliPath(),
+      "run",
+      "--rules",
+      box.rules,
+      "--state-dir",
+      join(box.root, "s2"),
+    ]);
+    expect(String((doc["EnvironmentVariables"] as Dict)["PATH"]).split(":")[0]).toBe(dirname(node));
+    expect(doc["StandardOutPath"]).toBe(
+      join(box.home, "Library", "Logs", "upkeep", "com.example.upkeep.stdout.log"),
+    );
+  });
+
+  it("expands ~ in --node and --state-dir against HOME", async () => {
+    const result = await runMain([
+      "launchd",
+      "render",
+      "--rules",
+      box.rules,
+      "--state-dir",
+      "~/st",
+      "--node",
+      "~/bin/node",
+    ]);
+    const doc = parse(result.stdout) as Dict;
+    expect(doc["ProgramArguments"]).toEqual([
+      join(box.home, "bin", "node"),
+      cliPath(),
+      "run",
+      "--rules",
+      box.rules,
+      "--state-dir",
+      join(box.home, "st"),
+    ]);
+    expect(allStrings(doc).some((s) => s.includes("~"))).toBe(false);
+  });
+
+  it("refuses a label that is not reverse-DNS characters, and bad rules, with exit 2", async () => {
+    expect((await runMain(["launchd", "render", "--rules", box.rules, "--label", "../evil"])).code).toBe(2);
+    expect(checkLabel("dev.upkeep.runner")).toBeUndefined();
+    const missing = await runMain(["launchd", "render", "--rules", join(box.root, "nope")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toBe("");
+  });
+});
+
+describe("the plist template", () => {
+  const spec = () =>
+    runnerSpec({
+      config: { rulesDir: "/srv/a & b/<rules>", runtime: { intervalMs: 90_000 } as never },
+      home: "/Users/x",
+      nodePath: "/opt/node/bin/node",
+    });
+
+  it("is filled by value, so characters that are special in XML survive a round trip", async () => {
+    const doc = parse(await renderPlist(spec(), "dev.upkeep.runner")) as Dict;
+    expect((doc["ProgramArguments"] as string[])[4]).toBe("/srv/a & b/<rules>");
+    expect(doc["WorkingDirectory"]).toBe("/srv/a & b");
+    expect(doc["StartInterval"]).toBe(90);
+  });
+
+  it("names only placeholders that the renderer fills", () => {
+    const values = allStrings(parse(readFileSync(templatePath(), "utf8")));
+    const names = values.flatMap((v) => [...v.matchAll(/\{\{(?:\.\.\.)?([A-Z_]+)\}\}/g)].map((m) => m[1]));
+    expect(new Set(names)).toEqual(
+      new Set([
+        "LABEL",
+        "NODE",
+        "CLI",
+        "RULES_DIR",
+        "EXTRA_ARGS",
+        "INTERVAL_SECONDS",
+        "WORKING_DIRECTORY",
+        "PATH",
+        "HOME",
+        "LOG_DIR",
+      ]),
+    );
+  });
+
+  it("throws on a placeholder it has no value for, instead of writing it out", () => {
+    expect(() => fillTemplate({ a: "{{NOPE}}" }, {})).toThrow(/NOPE/);
+    expect(() => fillTemplate({ a: ["{{...LIST}}"] }, { LIST: "x" })).toThrow(/not a list/);
+  });
+});
