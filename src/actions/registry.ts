@@ -7,7 +7,12 @@
  * node:https, json-logic) and their JSON Schemas only when used.
  */
 import { UpkeepError } from "../errors.js";
+import { commandChannel } from "./channels/command.js";
+import { discordChannel } from "./channels/discord.js";
 import { logChannel } from "./channels/log.js";
+import { macosChannel } from "./channels/macos.js";
+import { slackChannel } from "./channels/slack.js";
+import { webhookChannel } from "./channels/webhook.js";
 import { execProbe } from "./probes/exec.js";
 import { fileProbe } from "./probes/file.js";
 import { httpProbe } from "./probes/http.js";
@@ -55,6 +60,11 @@ export const builtinHandlers = {
   },
   channel: {
     log: logChannel,
+    discord: discordChannel,
+    slack: slackChannel,
+    webhook: webhookChannel,
+    command: commandChannel,
+    macos: macosChannel,
   },
 } satisfies Builtins;
 

@@ -49,6 +49,8 @@ export interface ChannelResult {
   readonly detail: string;
   /** True when retrying later can help (timeouts, 5xx, 429). */
   readonly retryable?: boolean;
+  /** The endpoint asked to wait this long before retrying (HTTP 429/503 `Retry-After`). */
+  readonly retryAfterMs?: number;
 }
 
 /** What a channel sends: one or more alert events of one tick, grouped per channel. */
@@ -69,6 +71,10 @@ export interface AlertEvent {
 }
 
 export interface Notification {
+  /** Stable per notification (same on every retry), so receivers can drop duplicates. */
+  readonly id?: string;
+  /** Epoch ms of the tick that produced it. */
+  readonly createdAt?: number;
   readonly channel: string;
   readonly events: readonly AlertEvent[];
   /** Rendered plain text of all events (one line each when grouped). */

@@ -40,6 +40,19 @@ export interface RawRuntime {
    */
   logFile?: string;
   /**
+   * Rotate the log file by size: upkeep.log -> upkeep.log.1 -> ... Default 10MiB, 5 kept files.
+   */
+  logRotate?: {
+    /**
+     * Rotate when the log file is larger than this, e.g. 10MiB, 500KB.
+     */
+    maxSize?: string;
+    /**
+     * How many rotated files to keep (0 = truncate instead of keeping old lines).
+     */
+    keep?: number;
+  };
+  /**
    * Schedule interval (launchd/systemd units, `watch`); default 300s.
    */
   interval?: string;
@@ -819,6 +832,10 @@ export interface CommandChannelParams {
    * @minItems 1
    */
   command: string[];
+  /**
+   * How long one send may take before it counts as a failure (and is retried later), e.g. 5s; default 10s.
+   */
+  timeout?: string;
 }
 
 /**
@@ -837,6 +854,10 @@ export interface DiscordChannelParams {
    * Avatar image URL shown with the message.
    */
   avatarUrl?: string;
+  /**
+   * How long one send may take before it counts as a failure (and is retried later), e.g. 5s; default 10s.
+   */
+  timeout?: string;
 }
 
 /**
@@ -875,6 +896,10 @@ export interface SlackChannelParams {
    * Channel override, e.g. #ops.
    */
   channel?: string;
+  /**
+   * How long one send may take before it counts as a failure (and is retried later), e.g. 5s; default 10s.
+   */
+  timeout?: string;
 }
 
 /**
@@ -899,6 +924,10 @@ export interface WebhookChannelParams {
    * HTTP method; default POST.
    */
   method?: "POST" | "PUT";
+  /**
+   * How long one send may take before it counts as a failure (and is retried later), e.g. 5s; default 10s.
+   */
+  timeout?: string;
 }
 
 /** Parameters of each built-in probe handler, by handler name. */

@@ -1,36 +1,48 @@
 /**
- * Sends a tick's alert intents through their level's channels. Alerts of one tick that go to the same
- * channel are grouped into one notification. A channel that fails or cannot be used (unset secret)
- * is reported and never stops delivery to the others.
+ * Sends a tick's alert intents through their level's channels, and retries what the outbox holds.
+ *
+ * - Alerts of one tick that go to the same channel are one notification (one message).
+ * - Channels take their turns in parallel (channel-turn.ts: queued notifications first, each send
+ *   bounded by its timeout, the breaker asked first), so one dead endpoint never holds up the others.
+ * - Entries that expired or whose channel left the rules are dropped first, with a logged reason
+ *   (outbox.ts has the retry, expiry and breaker policy).
+ * - A channel that cannot be used (unknown, unset `${env:..}`) is reported; the alert still goes to the
+ *   level's other channels. Parameters are resolved at send time (channel-send.ts): no secret is stored.
+ * - Every detail text passes through the redactor before it is logged, reported or queued.
  */
-import type { AlertEvent, ChannelHandler, Notification } from "../actions/types.js";
+import type { AlertEvent, Notification } from "../actions/types.js";
 import type { Config } from "../config/model.js";
 import type { AlertIntent } from "../core/alerts.js";
 import type { ServiceFacts } from "../core/facts.js";
 import { alertText } from "./alert-text.js";
-import { deadlineSignal } from "./deadline.js";
-import { resolveParams } from "./resolve.js";
-import type { TickDeps } from "./tick.js";
+import { prepareChannel, type DeliverDeps } from "./channel-send.js";
+import { channelTurn, delivery, type Delivery } from "./channel-turn.js";
+import { expire, freshOutbox, mergeChannel, notificationId, type OutboxState } from "./outbox.js";
 
-export interface Delivery {
-  readonly channel: string;
-  readonly events: number;
-  readonly status: "sent" | "failed" | "unusable" | "planned";
-  readonly detail: string;
-  /** The notification's plain text (one line per alert). */
-  readonly text: string;
+export type { DeliverDeps, SendOutcome } from "./channel-send.js";
+export { prepareChannel, sendNotification } from "./channel-send.js";
+export type { Delivery, DeliveryStatus } from "./channel-turn.js";
+
+export interface DeliverOptions {
+  readonly dryRun: boolean;
+  readonly signal: AbortSignal;
+  /** The queue from earlier ticks; absent = start from an empty one (the result then carries it). */
+  readonly outbox?: OutboxState;
 }
 
-const CHANNEL_TIMEOUT_MS = 10_000;
+export interface DeliverResult {
+  readonly deliveries: Delivery[];
+  /** The queue to persist (unchanged in a dry run). */
+  readonly outbox: OutboxState;
+}
 
-export async function deliverAlerts(
+/** One notification per channel for this tick's intents. */
+export function buildNotifications(
   config: Config,
   intents: readonly AlertIntent[],
   facts: Readonly<Record<string, ServiceFacts>>,
-  deps: TickDeps,
-  options: { dryRun: boolean; signal: AbortSignal },
-): Promise<Delivery[]> {
-  const now = deps.clock.now();
+  now: number,
+): Notification[] {
   const perChannel = new Map<string, AlertEvent[]>();
   for (const intent of intents) {
     const rule = config.alerts.rules.find((r) => r.id === intent.ruleId);
@@ -45,70 +57,103 @@ export async function deliverAlerts(
         serviceId: intent.serviceId,
         since: intent.since,
         now,
+        count: intent.count,
       }),
       facts: serviceFacts === undefined ? {} : { ...serviceFacts },
       since: intent.since,
       count: intent.count,
     };
-    for (const channel of intent.channels) {
-      const list = perChannel.get(channel) ?? [];
-      list.push(event);
-      perChannel.set(channel, list);
-    }
+    for (const channel of intent.channels)
+      perChannel.set(channel, [...(perChannel.get(channel) ?? []), event]);
   }
-  const deliveries = await Promise.all(
-    [...perChannel].map(([channel, events]) => sendToChannel(config, channel, events, deps, options)),
-  );
-  for (const d of deliveries) {
-    const log = d.status === "sent" || d.status === "planned" ? deps.logger.info : deps.logger.warn;
-    log({ channel: d.channel, status: d.status, events: d.events, detail: d.detail }, `alert ${d.status} via ${d.channel}`);
-  }
-  return deliveries;
+  return [...perChannel].map(([channel, events]) => ({
+    id: notificationId(channel, events),
+    createdAt: now,
+    channel,
+    events,
+    text: events.map((e) => e.message).join("\n"),
+  }));
 }
 
-async function sendToChannel(
+export async function deliverAlerts(
   config: Config,
-  channelId: string,
-  events: readonly AlertEvent[],
-  deps: TickDeps,
-  options: { dryRun: boolean; signal: AbortSignal },
-): Promise<Delivery> {
-  const base = { channel: channelId, events: events.length, text: events.map((e) => e.message).join("\n") };
-  const spec = config.alerts.channels[channelId];
-  const handler = spec === undefined ? undefined : deps.getHandler(spec.type, "channel");
-  if (spec === undefined || handler === undefined || handler.kind !== "channel") {
-    return { ...base, status: "unusable", detail: `no channel "${channelId}"` };
-  }
-  const { value: params, missingEnv } = resolveParams(spec.params, { env: deps.env, redactor: deps.redactor });
-  const notification: Notification = {
-    channel: channelId,
-    events,
-    text: base.text,
-  };
+  intents: readonly AlertIntent[],
+  facts: Readonly<Record<string, ServiceFacts>>,
+  deps: DeliverDeps,
+  options: DeliverOptions,
+): Promise<DeliverResult> {
+  const now = deps.clock.now();
+  const fresh = buildNotifications(config, intents, facts, now);
+  const given = options.outbox ?? freshOutbox();
   if (options.dryRun) {
-    return { ...base, status: "planned", detail: `would send ${events.length} alert(s)` };
+    const deliveries = fresh.map((n) => planned(config, n, given, deps));
+    logAll(deps, deliveries);
+    return { deliveries, outbox: given };
   }
-  if (missingEnv.length > 0) {
-    return { ...base, status: "unusable", detail: `environment variable(s) not set: ${missingEnv.join(", ")}` };
-  }
-  const deadline = deadlineSignal(options.signal, CHANNEL_TIMEOUT_MS, "channel timeout");
-  try {
-    const result = await (handler as ChannelHandler).run(
-      {
-        clock: deps.clock,
-        logger: deps.logger,
-        settings: deps.settings,
-        alerts: config.alerts,
-        notification,
-        env: deps.env,
-      },
-      params as Record<string, unknown>,
-      deadline.signal,
+  const expired = expire(given, new Set(Object.keys(config.alerts.channels)), now);
+  const deliveries: Delivery[] = expired.dropped.map(({ entry, reason }) => {
+    deps.logger.warn(
+      { channel: entry.channel, id: entry.id, attempts: entry.attempts, reason },
+      "alert dropped from the outbox",
     );
-    return { ...base, status: result.ok ? "sent" : "failed", detail: result.detail };
-  } catch (error) {
-    return { ...base, status: "failed", detail: error instanceof Error ? error.message : String(error) };
-  } finally {
-    deadline.dispose();
+    return delivery(entry.notification, "dropped", reason, deps);
+  });
+  let outbox = expired.outbox;
+  const channels = new Set([...fresh.map((n) => n.channel), ...outbox.entries.map((e) => e.channel)]);
+  const turns = await Promise.all(
+    [...channels].map(async (channel) => ({
+      channel,
+      turn: await channelTurn(
+        config,
+        channel,
+        outbox,
+        fresh.filter((n) => n.channel === channel),
+        deps,
+        options.signal,
+      ),
+    })),
+  );
+  for (const { channel, turn } of turns) {
+    outbox = mergeChannel(outbox, channel, turn);
+    deliveries.push(...turn.deliveries);
+  }
+  logAll(deps, deliveries.slice(expired.dropped.length));
+  return { deliveries, outbox };
+}
+
+function planned(
+  config: Config,
+  notification: Notification,
+  outbox: OutboxState,
+  deps: DeliverDeps,
+): Delivery {
+  const prepared = prepareChannel(config, notification.channel, deps);
+  if (!prepared.ok) return delivery(notification, "unusable", prepared.detail, deps);
+  const waiting = outbox.entries.filter((e) => e.channel === notification.channel).length;
+  const what = prepared.handler.describe(prepared.params, { settings: deps.settings });
+  const queue = waiting === 0 ? "" : ` (after ${waiting} queued from earlier ticks)`;
+  return delivery(
+    notification,
+    "planned",
+    `would send ${notification.events.length} alert(s): ${what}${queue}`,
+    deps,
+  );
+}
+
+function logAll(deps: DeliverDeps, deliveries: readonly Delivery[]): void {
+  for (const d of deliveries) {
+    const log = d.status === "sent" || d.status === "planned" ? deps.logger.info : deps.logger.warn;
+    log.call(
+      deps.logger,
+      {
+        channel: d.channel,
+        status: d.status,
+        events: d.events,
+        detail: d.detail,
+        id: d.id,
+        attempt: d.attempt,
+      },
+      `alert ${d.status} via ${d.channel}`,
+    );
   }
 }

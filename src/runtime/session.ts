@@ -9,7 +9,9 @@ import { emptyState, type UpkeepState } from "../core/state.js";
 import type { Clock } from "./clock.js";
 import { acquireLock } from "./lock.js";
 import type { RuntimeLogger } from "./logger.js";
+import { loadOutbox, saveOutbox } from "./outbox.js";
 import type { Redactor } from "./redact.js";
+import { adHocSilences } from "./silences.js";
 import { loadState, saveState } from "./state-files.js";
 import { runTick, type TickDeps, type TickReport } from "./tick.js";
 
@@ -68,12 +70,22 @@ export async function runSession(
       });
   try {
     const loaded = await loadState(stateDir, { logger: deps.logger, readOnly: options.dryRun });
-    const { state, report } = await runTick(config, loaded.state, await tickDeps(config, deps), {
+    const [outbox, extraSilences] = await Promise.all([
+      loadOutbox(stateDir, { logger: deps.logger, readOnly: options.dryRun }),
+      adHocSilences(stateDir, { logger: deps.logger, now: deps.clock.now() }),
+    ]);
+    const { state, report, outbox: nextOutbox } = await runTick(config, loaded.state, await tickDeps(config, deps), {
       dryRun: options.dryRun,
       ...(options.only === undefined ? {} : { only: options.only }),
       ...(options.force === undefined ? {} : { force: options.force }),
+      outbox,
+      extraSilences,
     });
-    if (!options.dryRun) await saveState(stateDir, state);
+    if (!options.dryRun) {
+      // The outbox first: if writing the rest fails, a notice recomputed with the same id is not resent.
+      await saveOutbox(stateDir, nextOutbox, deps.redactor);
+      await saveState(stateDir, state);
+    }
     return { report, state };
   } finally {
     await release?.();

@@ -3,16 +3,20 @@
  * (re-probing dependents after a dependency is healed), verify, decide alerts, deliver them.
  * State comes in and goes out as a value; locking and persistence live in session.ts.
  */
+import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import type { Handler, HandlerKind, HandlerSettings, ProbeResult } from "../actions/types.js";
 import type { Config, JsonLogic, ServiceConfig, Silence } from "../config/model.js";
 import { applyHealResult, finishTick, planHeals, type Observation } from "../core/decide.js";
 import type { ServiceFacts } from "../core/facts.js";
-import type { UpkeepState } from "../core/state.js";
+import { emptyBreaker, own, type UpkeepState } from "../core/state.js";
+import { canAttempt } from "../core/breaker.js";
+import { checkHeal } from "../core/budget.js";
 import type { AlertIntent } from "../core/alerts.js";
 import type { Clock } from "./clock.js";
 import { deadlineSignal } from "./deadline.js";
 import { deliverAlerts, type Delivery } from "./deliver.js";
+import type { OutboxState } from "./outbox.js";
 import { runHeal, type HealReport, type StepReport } from "./interpreter.js";
 import type { RuntimeLogger } from "./logger.js";
 import { probeService, probeTarget } from "./probe-runner.js";
@@ -36,6 +40,8 @@ export interface TickOptions {
   readonly force?: readonly string[];
   /** Ad-hoc silences from state, in addition to the rules' silences. */
   readonly extraSilences?: readonly Silence[];
+  /** The alert outbox from state (queued notifications, channel breakers); the result carries the new one. */
+  readonly outbox?: OutboxState;
 }
 
 export interface ServiceReport {
@@ -75,9 +81,11 @@ export async function runTick(
   initial: UpkeepState,
   deps: TickDeps,
   options: TickOptions,
-): Promise<{ state: UpkeepState; report: TickReport }> {
+): Promise<{ state: UpkeepState; report: TickReport; outbox: OutboxState }> {
   const startedAt = deps.clock.now();
   const tick = deadlineSignal(undefined, config.runtime.tickTimeoutMs, "tick timeout");
+  // Every probe or heal in flight listens on it (at most `concurrency` at once): not a leak.
+  setMaxListeners(config.runtime.concurrency + 10, tick.signal);
   const limit = pLimit(config.runtime.concurrency);
   const selected = selectServices(config, options.only);
   const byId = new Map(config.services.map((s) => [s.id, s]));
@@ -180,9 +188,10 @@ export async function runTick(
       for (const decision of decisions) deps.logger.info({ service: id, breaker: decision }, `breaker ${decision.type}`);
     }
 
-    const deliveries = await deliverAlerts(config, finished.alerts, finished.facts, deps, {
+    const { deliveries, outbox } = await deliverAlerts(config, finished.alerts, finished.facts, deps, {
       dryRun: options.dryRun,
       signal: tick.signal,
+      ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
     });
 
     const services = selected.map((s) =>
@@ -199,7 +208,7 @@ export async function runTick(
       alerts: finished.alerts,
       deliveries,
     };
-    return { state, report };
+    return { state, report, outbox };
   } finally {
     tick.dispose();
   }
@@ -241,6 +250,10 @@ function healDeps(
 ): Parameters<typeof runHeal>[1] {
   const observation = observations[service.id];
   const tracked = state.services.services[service.id];
+  const now = deps.clock.now();
+  // A step's `when` may read every fact an alert rule can (validate allows them all), as of now.
+  const breaker = canAttempt(service.breaker, own(state.breakers.breakers, service.id) ?? emptyBreaker(), now);
+  const budgetLeft = checkHeal(service.heal, own(state.heals.heals, service.id), now).budgetLeft;
   return {
     clock: deps.clock,
     logger: deps.logger,
@@ -255,6 +268,11 @@ function healDeps(
       detail: observation?.detail ?? "",
       latencyMs: observation?.latencyMs ?? 0,
       consecutiveFailures: (tracked?.consecutiveFailures ?? 0) + (observation?.ok === false ? 1 : 0),
+      consecutiveSuccesses: 0,
+      since: tracked !== undefined && tracked.lastStatus !== "up" ? tracked.since : now,
+      breaker: breaker.state,
+      heal: { outcome: "none", reason: "", budgetLeft },
+      blockedBy: [],
       probe: observation?.facts ?? {},
     },
     evaluate: deps.evaluate,
