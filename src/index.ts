@@ -7,3 +7,16 @@ export type { CircuitBreakerOptions, BreakerSnapshot } from "./circuit-breaker.j
 export { UpkeepError, isUpkeepError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { BreakerStateName } from "./core/facts.js";
+/** Plugin authors: the handler shape upkeep expects from a module named in `runtime.plugins`. */
+export type {
+  ProbeHandler,
+  StepHandler,
+  ChannelHandler,
+  Handler,
+  HandlerContext,
+  ProbeResult,
+  StepResult,
+  ChannelResult,
+  Notification,
+  AlertEvent,
+} from "./actions/types.js";

@@ -1,5 +1,6 @@
 /** Loads and validates the rules for commands that act on them; bad rules print diagnostics to stderr. */
-import { resolve } from "node:path";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Config } from "../config/model.js";
 
 export interface RulesFlags {
@@ -7,13 +8,18 @@ export interface RulesFlags {
   "state-dir"?: string;
 }
 
+/** A quoted `~/x` reaches us unexpanded (the shell did not see it); expand it like the shell would. */
+export function expandPath(text: string): string {
+  return resolve(text === "~" ? homedir() : text.startsWith("~/") ? join(homedir(), text.slice(2)) : text);
+}
+
 export function rulesDirFrom(flags: RulesFlags, env: Readonly<Record<string, string | undefined>>): string {
-  return resolve(flags.rules ?? env.UPKEEP_RULES ?? "rules");
+  return expandPath(flags.rules ?? env.UPKEEP_RULES ?? "rules");
 }
 
 export function stateDirFrom(flags: RulesFlags, env: Readonly<Record<string, string | undefined>>): string | undefined {
   const dir = flags["state-dir"] ?? env.UPKEEP_STATE_DIR;
-  return dir === undefined || dir === "" ? undefined : resolve(dir);
+  return dir === undefined || dir === "" ? undefined : expandPath(dir);
 }
 
 export async function loadConfigOrReport(

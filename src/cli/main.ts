@@ -40,9 +40,37 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "check rules and packs (schema + semantic checks)",
     load: () => import("./commands/validate.js"),
   },
+  test: {
+    summary: "run rule tests: timelines of probe results against the decision core, simulated clock",
+    load: () => import("./commands/test.js"),
+  },
+  silence: {
+    summary: "add | list | remove ad-hoc silences (mute alerts, optionally pause healing)",
+    load: () => import("./commands/silence.js"),
+  },
+  alert: {
+    summary: "alert test CHANNEL: send a sample alert through one channel",
+    load: () => import("./commands/alert.js"),
+  },
   schema: {
     summary: "print a JSON Schema (services | alerts)",
     load: () => import("./commands/schema.js"),
+  },
+  launchd: {
+    summary: "render | install | uninstall | status of the LaunchAgent that runs ticks (macOS)",
+    load: () => import("./commands/launchd.js"),
+  },
+  systemd: {
+    summary: "render | install | uninstall | status of the systemd user timer that runs ticks (Linux)",
+    load: () => import("./commands/systemd.js"),
+  },
+  doctor: {
+    summary: "check the installation (node, scheduler, folders, rules, lock) and say how to fix it",
+    load: () => import("./commands/doctor.js"),
+  },
+  breaker: {
+    summary: "reset | isolate a service's circuit breaker by hand",
+    load: () => import("./commands/breaker.js"),
   },
 };
 

@@ -48,6 +48,14 @@ export function runHelp(command: string, summary: string): string {
   ].join("\n");
 }
 
+/** Rotation happens before the log is opened; a failure to rotate never stops the tick. */
+export async function rotateLog(config: Config): Promise<void> {
+  const { rotateIfNeeded } = await import("../runtime/log-rotation.js");
+  await rotateIfNeeded(config.runtime.logFile, config.runtime.logRotation).catch((error: unknown) => {
+    process.stderr.write(`upkeep: could not rotate ${config.runtime.logFile}: ${String(error)}\n`);
+  });
+}
+
 export async function executeTick(flags: RunFlags, options: { dryRun: boolean }): Promise<number> {
   const format = flags.format ?? "text";
   if (format !== "text" && format !== "json") {
@@ -70,6 +78,7 @@ export async function executeTick(flags: RunFlags, options: { dryRun: boolean })
     return ExitCode.usage;
   }
   const redactor = createRedactor();
+  if (!options.dryRun) await rotateLog(config);
   const logger = await createLogger({
     logFile: options.dryRun ? undefined : config.runtime.logFile,
     stderr: flags.verbose === true,

@@ -22,6 +22,8 @@ export interface RuntimeSettings {
   readonly stateDir: string;
   /** Absolute path of the detailed pino JSON log. */
   readonly logFile: string;
+  /** Size-based rotation of the log file. */
+  readonly logRotation: { readonly maxBytes: number; readonly keep: number };
   /** Max probes/heals in flight at once. */
   readonly concurrency: number;
   /** No tick outlives this. */

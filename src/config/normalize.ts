@@ -6,6 +6,7 @@
  * `${env:NAME}` and `${{ service.* }}` stay as written in handler parameters (resolved at the moment of
  * use, so secrets never live in the Config); only runtime paths are rendered from `env` here.
  */
+import { DEFAULT_LOG_ROTATION, parseByteSize } from "../byte-size.js";
 import { homedir } from "node:os";
 import path from "node:path";
 import { parseDuration } from "../duration.js";
@@ -113,6 +114,10 @@ function normalizeRuntime(doc: RawServicesFile, input: NormalizeInput, rulesDir:
   return {
     stateDir,
     logFile,
+    logRotation: {
+      maxBytes: parseByteSize(raw.logRotate?.maxSize ?? "") ?? DEFAULT_LOG_ROTATION.maxBytes,
+      keep: raw.logRotate?.keep ?? DEFAULT_LOG_ROTATION.keep,
+    },
     concurrency: raw.concurrency ?? DEFAULTS.runtime.concurrency,
     tickTimeoutMs: duration(raw.tickTimeout, DEFAULTS.runtime.tickTimeoutMs),
     intervalMs: duration(raw.interval, DEFAULTS.runtime.intervalMs),

@@ -4,7 +4,16 @@
  * the heal timeout. In a dry run every step is described, none is run. The heal succeeds when every
  * step that matters succeeded and the last `verify` (if any) passed.
  */
-import type { Handler, HandlerKind, HandlerContext, HandlerSettings, Logger, ProbeResult, StepHandler } from "../actions/types.js";
+import type {
+  Handler,
+  HandlerKind,
+  HandlerContext,
+  HandlerSettings,
+  Logger,
+  ProbeResult,
+  StepHandler,
+  StepResult,
+} from "../actions/types.js";
 import type { JsonLogic, ServiceConfig, StepSpec } from "../config/model.js";
 import type { Clock } from "./clock.js";
 import type { Redactor } from "./redact.js";
@@ -145,8 +154,13 @@ async function runStep(
     probe,
     env: deps.env,
   };
+  const abandon = abandonAfterAbort(stepSignal.signal);
   try {
-    const result = await (handler as StepHandler).run(ctx, params as Record<string, unknown>, stepSignal.signal);
+    // A handler that ignores its signal must not hold the heal (and the tick) past its deadline.
+    const result = await Promise.race([
+      (handler as StepHandler).run(ctx, params as Record<string, unknown>, stepSignal.signal),
+      abandon.result,
+    ]);
     if (!result.ok && stepSignal.signal.aborted) {
       return done("failed", `${reason(stepSignal.signal)} (${result.detail})`, description, result.output);
     }
@@ -155,8 +169,34 @@ async function runStep(
     const message = stepSignal.signal.aborted ? reason(stepSignal.signal) : errorMessage(error);
     return done("failed", message, description);
   } finally {
+    abandon.dispose();
     stepSignal.dispose();
   }
+}
+
+/**
+ * Resolves to a failure this long after the signal aborts. Well-behaved handlers settle first: the
+ * process runner needs up to ~1 s (SIGTERM, grace, SIGKILL) to kill a tree, and that should finish.
+ */
+const ABANDON_AFTER_ABORT_MS = 2_000;
+
+function abandonAfterAbort(signal: AbortSignal): { result: Promise<StepResult>; dispose(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort = (): void => undefined;
+  const result = new Promise<StepResult>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => resolve({ ok: false, detail: "did not stop when aborted; abandoned" }), ABANDON_AFTER_ABORT_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return {
+    result,
+    dispose: () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 function safeDescribe(handler: Handler, params: unknown, deps: HealDeps, service: ServiceConfig): string {

@@ -119,6 +119,7 @@ describe("normalize: the shipped rules are the baseline", () => {
     expect(config.runtime).toEqual({
       stateDir: path.join(homedir(), ".upkeep/state"),
       logFile: path.join(homedir(), "Library/Logs/upkeep/upkeep.log"),
+      logRotation: { maxBytes: 10 * 1024 * 1024, keep: 5 },
       concurrency: 8,
       tickTimeoutMs: 120_000,
       intervalMs: 300_000,

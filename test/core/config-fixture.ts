@@ -118,6 +118,7 @@ export function makeConfig(parts: ConfigParts): Config {
     runtime: {
       stateDir: "/state",
       logFile: "/state/upkeep.log",
+      logRotation: { maxBytes: 10 * 1024 * 1024, keep: 5 },
       concurrency: 4,
       tickTimeoutMs: 2 * MINUTE,
       intervalMs: 5 * MINUTE,

@@ -9,8 +9,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { ExitCode } from "../../errors.js";
+import { parseFlags } from "../args.js";
 import { systemClock } from "../../runtime/clock.js";
 import { createLogger } from "../../runtime/logger.js";
 import { createRedactor } from "../../runtime/redact.js";
@@ -40,12 +40,17 @@ Options:
 Exit codes: 0 when the heal worked, 1 when it did not.
 `;
 
+const OPTIONS = { keep: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: { keep: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  });
+  // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
+  const parsed = parseFlags(argv, OPTIONS);
+  if (!parsed.ok || parsed.positionals.length > 0) {
+    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
+    process.stderr.write(`upkeep demo: ${why}\nRun \`upkeep demo --help\` for its options.\n`);
+    return ExitCode.usage;
+  }
+  const { values } = parsed;
   if (values.help === true) {
     process.stdout.write(HELP);
     return ExitCode.ok;

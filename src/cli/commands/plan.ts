@@ -1,9 +1,16 @@
-import { parseArgs } from "node:util";
 import { ExitCode } from "../../errors.js";
+import { parseFlags } from "../args.js";
 import { executeTick, RUN_OPTIONS, runHelp } from "../tick-command.js";
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: RUN_OPTIONS, strict: true, allowPositionals: false });
+  // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
+  const parsed = parseFlags(argv, RUN_OPTIONS);
+  if (!parsed.ok || parsed.positionals.length > 0) {
+    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
+    process.stderr.write(`upkeep plan: ${why}\nRun \`upkeep plan --help\` for its options.\n`);
+    return ExitCode.usage;
+  }
+  const { values } = parsed;
   if (values.help === true) {
     process.stdout.write(
       runHelp("plan", "Probe for real and decide, then print every step a tick would run; changes nothing."),

@@ -4,12 +4,12 @@
  * allowed, and firing alerts. Reads state without the lock (files are replaced atomically) and never
  * changes it.
  */
-import { parseArgs } from "node:util";
 import type { Config, ServiceConfig } from "../../config/model.js";
 import { canAttempt } from "../../core/breaker.js";
 import { checkHeal } from "../../core/budget.js";
 import { emptyBreaker, own, type UpkeepState } from "../../core/state.js";
 import { ExitCode } from "../../errors.js";
+import { parseFlags } from "../args.js";
 import { lockHolder } from "../../runtime/lock.js";
 import { loadState } from "../../runtime/state-files.js";
 import { loadConfigOrReport } from "../load-config.js";
@@ -96,17 +96,22 @@ function formatText(views: ServiceStatusView[], tick: string | undefined): strin
   return `${lines.join("\n")}\n`;
 }
 
+const OPTIONS = {
+  rules: { type: "string" },
+  "state-dir": { type: "string" },
+  format: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      rules: { type: "string" },
-      "state-dir": { type: "string" },
-      format: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
+  const parsed = parseFlags(argv, OPTIONS);
+  if (!parsed.ok || parsed.positionals.length > 0) {
+    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
+    process.stderr.write(`upkeep status: ${why}\nRun \`upkeep status --help\` for its options.\n`);
+    return ExitCode.usage;
+  }
+  const { values } = parsed;
   if (values.help === true) {
     process.stdout.write(HELP);
     return ExitCode.ok;

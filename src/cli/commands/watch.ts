@@ -2,15 +2,16 @@
  * `upkeep watch`: ticks in a loop in one process. SIGINT/SIGTERM stop it after the tick in progress.
  * Rules are re-read before every tick, so edits take effect; invalid edits keep the last good rules.
  */
-import { parseArgs } from "node:util";
 import { ExitCode, isUpkeepError } from "../../errors.js";
+import { parseFlags } from "../args.js";
 import type { Config } from "../../config/model.js";
 import { parseDuration } from "../../duration.js";
 import { systemClock } from "../../runtime/clock.js";
-import { createLogger } from "../../runtime/logger.js";
+import { createLogger, type RuntimeLogger } from "../../runtime/logger.js";
 import { createRedactor, redactText } from "../../runtime/redact.js";
 import { runSession } from "../../runtime/session.js";
 import { loadConfigOrReport } from "../load-config.js";
+import { rotateLog } from "../tick-command.js";
 import { formatTickText, tickJson } from "../format/tick.js";
 
 const HELP = `Usage: upkeep watch [options]
@@ -29,20 +30,25 @@ Options:
 Exit codes: 0 on a clean stop, 2 bad rules at start.
 `;
 
+const OPTIONS = {
+  interval: { type: "string" },
+  "max-ticks": { type: "string" },
+  rules: { type: "string" },
+  "state-dir": { type: "string" },
+  format: { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      interval: { type: "string" },
-      "max-ticks": { type: "string" },
-      rules: { type: "string" },
-      "state-dir": { type: "string" },
-      format: { type: "string" },
-      verbose: { type: "boolean", short: "v" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
+  const parsed = parseFlags(argv, OPTIONS);
+  if (!parsed.ok || parsed.positionals.length > 0) {
+    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
+    process.stderr.write(`upkeep watch: ${why}\nRun \`upkeep watch --help\` for its options.\n`);
+    return ExitCode.usage;
+  }
+  const { values } = parsed;
   if (values.help === true) {
     process.stdout.write(HELP);
     return ExitCode.ok;
@@ -73,12 +79,17 @@ export async function run(argv: string[]): Promise<number> {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const redactor = createRedactor();
-  const logger = await createLogger({
-    logFile: config.runtime.logFile,
-    stderr: values.verbose === true,
-    redactor,
-    bindings: { cmd: "watch" },
-  });
+  // The logger is reopened for every tick, after rotation, so lines never keep going to upkeep.log.1.
+  const openLogger = async (): Promise<RuntimeLogger> => {
+    await rotateLog(config);
+    return createLogger({
+      logFile: config.runtime.logFile,
+      stderr: values.verbose === true,
+      redactor,
+      bindings: { cmd: "watch" },
+    });
+  };
+  let logger = await openLogger();
   try {
     for (let tick = 1; tick <= maxTicks && !stopper.signal.aborted; tick += 1) {
       const started = systemClock.now();
@@ -86,6 +97,8 @@ export async function run(argv: string[]): Promise<number> {
         const reloaded = await loadConfigOrReport(values, env);
         if (reloaded.config !== undefined) config = reloaded.config;
         else logger.warn({}, "rules are invalid; keeping the last valid rules");
+        logger.close();
+        logger = await openLogger();
       }
       try {
         const { report } = await runSession(config, { clock: systemClock, logger, env, redactor }, { dryRun: false });
