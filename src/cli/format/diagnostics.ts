@@ -18,7 +18,11 @@ export interface FormatOptions {
   readonly version?: string;
 }
 
-export function formatDiagnostics(format: DiagnosticFormat, diagnostics: readonly Diagnostic[], options: FormatOptions = {}): string {
+export function formatDiagnostics(
+  format: DiagnosticFormat,
+  diagnostics: readonly Diagnostic[],
+  options: FormatOptions = {},
+): string {
   switch (format) {
     case "text":
       return formatText(diagnostics, options);
@@ -41,7 +45,8 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 /** The closing line of text output, e.g. `2 errors, 1 warning` or `rules are valid`. */
 export function summaryLine(diagnostics: readonly Diagnostic[]): string {
   const { errors, warnings } = counts(diagnostics);
-  if (errors === 0) return warnings === 0 ? "rules are valid" : `rules are valid (${plural(warnings, "warning")})`;
+  if (errors === 0)
+    return warnings === 0 ? "rules are valid" : `rules are valid (${plural(warnings, "warning")})`;
   return `${plural(errors, "error")}, ${plural(warnings, "warning")}`;
 }
 
@@ -101,7 +106,8 @@ export function formatJson(diagnostics: readonly Diagnostic[]): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-const escapeData = (s: string): string => s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+const escapeData = (s: string): string =>
+  s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
 const escapeProperty = (s: string): string => escapeData(s).replaceAll(":", "%3A").replaceAll(",", "%2C");
 
 /** GitHub Actions workflow commands: one annotation per diagnostic. */

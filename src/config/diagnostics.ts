@@ -1,0 +1,165 @@
+import { createRequire } from "node:module";
+
+/**
+ * Diagnostics: what `upkeep validate` reports. Codes are contract (users grep for them, CI annotations
+ * carry them as titles): add new ones, never rename.
+ */
+
+/** Every diagnostic code with a one-line meaning (the README's table is generated from this). */
+export const DIAGNOSTIC_CODES = {
+  "rules-not-found": "the rules directory or its services.yaml does not exist or cannot be read",
+  "yaml-syntax": "the file is not valid YAML",
+  "yaml-warning": "YAML the parser accepted with a warning (e.g. an unknown tag)",
+  "alias-limit": "too many YAML alias expansions (an alias bomb): rules need no more than a few aliases",
+  "forbidden-key": "`__proto__`, `constructor` and `prototype` cannot be used as keys",
+  "duplicate-key": "the same key appears twice in one mapping",
+  "duplicate-id": "two services, recipes, channels, levels or rules share an id",
+  "unknown-key": "a key the schema does not define (often a typo)",
+  "missing-key": "a required key is absent",
+  "invalid-type": "a value has the wrong type (e.g. a list where a mapping is expected)",
+  "invalid-value": "a value is not one of the allowed values or does not have the required form",
+  "invalid-duration": "not a duration like 500ms, 2s, 5m, 1h or 1h30m",
+  "out-of-range": "a number is outside its allowed range",
+  "port-range": "a port is not between 1 and 65535",
+  "unknown-probe": "a probe `type` no probe handler provides",
+  "unknown-action": "a step `action` no step handler provides",
+  "unknown-channel-type": "a channel `type` no channel handler provides",
+  "unknown-recipe": "a heal refers to a recipe that is not defined",
+  "unknown-level": "an alert rule or silence refers to a level that is not defined",
+  "unknown-channel": "a level refers to a channel that is not defined",
+  "unknown-service": "`dependsOn`, an alert rule or a silence refers to a service id that is not defined",
+  "dependency-cycle": "services depend on each other in a loop",
+  "invalid-logic": "a json-logic expression is malformed (e.g. an object with more than one key)",
+  "unknown-operator": "a json-logic operator that is not allowed",
+  "unsafe-var-path": "a json-logic `var` path uses __proto__, constructor or prototype",
+  "unknown-fact": "a json-logic `var` reads a fact that does not exist",
+  "template-syntax": "a malformed `${{ ... }}` or `${env:...}` template",
+  "unknown-template-root": "a template reads something that is not available where it is used",
+  "unknown-param": "a template reads a recipe parameter the recipe does not declare",
+  "missing-param": "a service does not pass a parameter its recipe requires",
+  "unknown-arg": "a service passes a parameter its recipe does not declare",
+  "env-unset": "`${env:NAME}` refers to an environment variable that is not set",
+  "missing-verify": "heal steps that do not end with `verify`, so a heal is never confirmed",
+  "plugin-load": "a plugin named in runtime.plugins cannot be found, loaded or registered",
+} as const satisfies Record<string, string>;
+
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+export type Severity = "error" | "warning";
+
+/** DESIGN.md contract (`validate --format json`). */
+export interface Diagnostic {
+  readonly severity: Severity;
+  readonly code: DiagnosticCode;
+  readonly message: string;
+  /** As the user typed it (relative to the cwd) or absolute. */
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly column: number;
+  /** JSON pointer into the file's document ("" = the whole document). */
+  readonly pointer: string;
+  readonly hint?: string;
+}
+
+/** A problem found before it has a file position (logic, semantic checks). */
+export interface Finding {
+  readonly pointer: string;
+  readonly code: DiagnosticCode;
+  readonly message: string;
+  readonly hint?: string;
+  readonly severity?: Severity;
+  /** Point at the key rather than the value at `pointer`. */
+  readonly atKey?: boolean;
+}
+
+export function didYouMean(candidate: string | undefined): string | undefined {
+  return candidate === undefined ? undefined : `did you mean "${candidate}"?`;
+}
+
+type Distance = (a: string, b: string) => number;
+let levenshtein: Distance | undefined;
+
+/**
+ * The closest candidate for a "did you mean" hint: the same rule as src/config/suggest.ts (edit distance
+ * up to a third of the length, 1..3), plus swapped neighbours ("lable" -> "label" is two Levenshtein
+ * edits, yet the most common typo). fastest-levenshtein is loaded on the first hint only: valid rules
+ * (every `upkeep run`) never need it.
+ */
+export function closest(input: string, candidates: Iterable<string>): string | undefined {
+  levenshtein ??= (createRequire(import.meta.url)("fastest-levenshtein") as { distance: Distance }).distance;
+  const needle = input.toLowerCase();
+  const limit = Math.max(1, Math.min(3, Math.floor(input.length / 3)));
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  let swapped: string | undefined;
+  for (const candidate of candidates) {
+    if (candidate === input) continue;
+    const d = levenshtein(needle, candidate.toLowerCase());
+    if (d < bestDistance || (d === bestDistance && best !== undefined && candidate < best)) {
+      best = candidate;
+      bestDistance = d;
+    }
+    if (swapped === undefined && isTransposition(needle, candidate.toLowerCase())) swapped = candidate;
+  }
+  return bestDistance <= limit ? best : swapped;
+}
+
+function isTransposition(a: string, b: string): boolean {
+  if (a.length !== b.length || a === b) return false;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+}
+
+/** Collects diagnostics, dropping exact repeats (same file, pointer, code and message). */
+export class DiagnosticCollector {
+  readonly #seen = new Set<string>();
+  readonly #items: Diagnostic[] = [];
+
+  add(diagnostic: Diagnostic): void {
+    const key = `${diagnostic.file}\0${diagnostic.pointer}\0${diagnostic.code}\0${diagnostic.message}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.#items.push(diagnostic);
+  }
+
+  addAll(diagnostics: Iterable<Diagnostic>): void {
+    for (const d of diagnostics) this.add(d);
+  }
+
+  get hasErrors(): boolean {
+    return this.#items.some((d) => d.severity === "error");
+  }
+
+  /** Sorted by file, line, column (stable for equal positions). */
+  sorted(): Diagnostic[] {
+    return [...this.#items].sort(compareDiagnostics);
+  }
+}
+
+export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.line - b.line || a.column - b.column;
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === "error");
+}
+
+/** JSON pointer helpers (RFC 6901). */
+export function escapeSegment(segment: string | number): string {
+  return String(segment).replaceAll("~", "~0").replaceAll("/", "~1");
+}
+
+export function toPointer(segments: readonly (string | number)[]): string {
+  return segments.length === 0 ? "" : `/${segments.map(escapeSegment).join("/")}`;
+}
+
+export function parsePointer(pointer: string): string[] {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
+}

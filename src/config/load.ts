@@ -1,0 +1,162 @@
+/**
+ * YAML with positions. Parsing never throws: syntax errors, duplicate keys, alias bombs and forbidden
+ * keys all come back as diagnostics, and `positionOf` maps any JSON pointer back to a line and column.
+ */
+import { readFile } from "node:fs/promises";
+import { LineCounter, parseDocument } from "yaml";
+import type { YAMLError } from "yaml";
+import { type Diagnostic, type Finding, parsePointer, toPointer } from "./diagnostics.js";
+import { aliasFinding, duplicateFinding, offsetOf, sanitize, type Scan, scanTree } from "./yaml-tree.js";
+
+export { FORBIDDEN_KEYS } from "./yaml-tree.js";
+
+const MAX_ALIAS_COUNT = 50;
+
+export interface Position {
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly column: number;
+}
+
+export interface YamlFile {
+  /** As shown in diagnostics. */
+  readonly file: string;
+  readonly text: string;
+  /** The document as plain JS (forbidden keys removed); undefined when it could not be built. */
+  readonly value: unknown;
+  readonly diagnostics: readonly Diagnostic[];
+  /** False after a syntax error: the structure cannot be trusted for further checks. */
+  readonly usable: boolean;
+  /** 1-based position of the value at `pointer` (or of its key), else of the nearest existing ancestor. */
+  positionOf(pointer: string, options?: { key?: boolean }): Position;
+  /** A finding turned into a diagnostic of this file. */
+  toDiagnostic(finding: Finding): Diagnostic;
+}
+
+export type ReadResult =
+  | { readonly ok: true; readonly yaml: YamlFile }
+  | { readonly ok: false; readonly error: NodeJS.ErrnoException };
+
+export async function loadYamlFile(path: string, file: string): Promise<ReadResult> {
+  try {
+    const text = await readFile(path, "utf8");
+    return { ok: true, yaml: parseYaml(text, file) };
+  } catch (error) {
+    return { ok: false, error: error as NodeJS.ErrnoException };
+  }
+}
+
+export function parseYaml(text: string, file: string): YamlFile {
+  const lineCounter = new LineCounter();
+  // uniqueKeys is off on purpose: yaml's own check is quadratic per map (80 ms at 5,000 services);
+  // scanTree below finds duplicates in one linear pass and reports them the same way.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const at = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line: Math.max(1, line), column: Math.max(1, col) };
+  };
+  const positionOf = (pointer: string, options?: { key?: boolean }): Position =>
+    at(offsetOf(doc, parsePointer(pointer), options?.key === true));
+  const toDiagnostic = (f: Finding, offset?: number): Diagnostic => ({
+    severity: f.severity ?? "error",
+    code: f.code,
+    message: f.message,
+    file,
+    ...(offset === undefined ? positionOf(f.pointer, { key: f.atKey === true }) : at(offset)),
+    pointer: f.pointer,
+    ...(f.hint === undefined ? {} : { hint: f.hint }),
+  });
+  const result = (diagnostics: Diagnostic[], value: unknown, usable: boolean): YamlFile => ({
+    file,
+    text,
+    value,
+    diagnostics,
+    usable,
+    positionOf,
+    toDiagnostic: (f) => toDiagnostic(f),
+  });
+
+  const diagnostics: Diagnostic[] = [];
+  const yamlDiagnostic = (e: YAMLError, severity: "error" | "warning"): Diagnostic => {
+    const position = at(e.pos[0]);
+    const hint = syntaxHint(e, text, position.line);
+    return {
+      severity,
+      code: severity === "error" ? "yaml-syntax" : "yaml-warning",
+      message: e.message,
+      file,
+      ...position,
+      pointer: "",
+      ...(hint === undefined ? {} : { hint }),
+    };
+  };
+  for (const error of doc.errors) diagnostics.push(yamlDiagnostic(error, "error"));
+  for (const warning of doc.warnings) diagnostics.push(yamlDiagnostic(warning, "warning"));
+  if (doc.errors.length > 0) return result(diagnostics, undefined, false);
+
+  const scan: Scan = { forbidden: [], duplicates: [] };
+  scanTree(doc.contents, [], new Set(), new Set(), scan);
+  for (const dup of scan.duplicates) {
+    // The position comes from the key node: a pointer would lead to the first of the two keys.
+    diagnostics.push(toDiagnostic(duplicateFinding(dup, at(dup.first).line), dup.offset));
+  }
+  for (const path of scan.forbidden) {
+    diagnostics.push(
+      toDiagnostic({
+        pointer: toPointer(path),
+        code: "forbidden-key",
+        message: `"${path[path.length - 1] ?? ""}" cannot be used as a key`,
+        hint: "rename the key; __proto__, constructor and prototype are reserved",
+        atKey: true,
+      }),
+    );
+  }
+  const aliasProblem = aliasFinding(scan);
+  if (aliasProblem !== undefined) {
+    diagnostics.push(toDiagnostic(aliasProblem));
+    return result(diagnostics, undefined, false);
+  }
+
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const isBomb = error instanceof ReferenceError && /alias count/i.test(error.message);
+    diagnostics.push(
+      toDiagnostic({
+        pointer: toPointer(scan.firstAlias ?? []),
+        code: isBomb ? "alias-limit" : "yaml-syntax",
+        message: isBomb
+          ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}): refusing to expand this document`
+          : `cannot build the document: ${error instanceof Error ? error.message : String(error)}`,
+        ...(isBomb ? { hint: "rules need only a few aliases; write the values out instead" } : {}),
+      }),
+    );
+    return result(diagnostics, undefined, false);
+  }
+  if (scan.forbidden.length > 0) value = sanitize(value);
+  return result(diagnostics, value, true);
+}
+
+/** The parser reports where it noticed a problem; these say where it usually is. */
+function syntaxHint(error: YAMLError, text: string, line: number): string | undefined {
+  const message = error.message;
+  if (error.code === "BAD_INDENT" && /^Flow (map|sequence)/.test(message)) {
+    const lines = text.split(/\r?\n/, line);
+    for (let n = line - 2; n >= 0 && n >= line - 20; n--) {
+      const l = lines[n] ?? "";
+      const open = (l.match(/[{[]/g) ?? []).length;
+      const close = (l.match(/[}\]]/g) ?? []).length;
+      if (open > close)
+        return `the "${l.includes("{") ? "{" : "["}" on line ${n + 1} is not closed: add "${l.includes("{") ? "}" : "]"}" at the end of that line`;
+    }
+    return undefined;
+  }
+  if (error.code === "MISSING_CHAR" && message.includes("quote")) return "a quoted string is not closed";
+  if (error.code === "BLOCK_AS_IMPLICIT_KEY" && message.includes("compact mappings")) {
+    return 'a value that contains ": " must be quoted, e.g. title: "a: b"';
+  }
+  if (error.code === "TAB_AS_INDENT") return "indent with spaces, not tabs";
+  return undefined;
+}

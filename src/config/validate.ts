@@ -1,0 +1,148 @@
+/**
+ * Rules dir -> diagnostics, and a Config when there are no errors. `upkeep run` calls this at every cold
+ * start, so the valid path stays lean: precompiled validators, and hint machinery (schema files,
+ * edit distance) loaded only when something is wrong.
+ */
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { HandlerKind } from "../actions/types.js";
+import { type Diagnostic, DiagnosticCollector } from "./diagnostics.js";
+import { loadYamlFile, type ReadResult, type YamlFile } from "./load.js";
+import type { Config } from "./model.js";
+import type { RawAlertsFile, RawServicesFile } from "./raw-types.js";
+import { schemaFindings } from "./schema-errors.js";
+import { handlerSchemaName, validateSchema } from "./schema-validate.js";
+import { checkAlerts, checkServices, type HandlerCatalog, serviceIdsOf } from "./semantic.js";
+
+export interface LoadRulesOptions {
+  /** Environment for `${env:NAME}` checks and runtime paths; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** An unset `${env:NAME}` is an error instead of a warning. */
+  readonly requireEnv?: boolean;
+  /** --state-dir: wins over runtime.stateDir. */
+  readonly stateDir?: string;
+  /** Which handlers exist; default the registry (built-ins and registered plugins). */
+  readonly handlers?: HandlerCatalog;
+  /** Build the Config when there are no errors (default true); `validate` only needs the diagnostics. */
+  readonly normalize?: boolean;
+}
+
+export interface LoadRulesResult {
+  /** Present only when there are no errors (warnings allowed). */
+  readonly config?: Config;
+  /** Sorted by file, line, column; no duplicates. */
+  readonly diagnostics: Diagnostic[];
+}
+
+export const SERVICES_FILE = "services.yaml";
+export const ALERTS_FILE = "alerts.yaml";
+
+export async function loadRules(rulesDir: string, options: LoadRulesOptions = {}): Promise<LoadRulesResult> {
+  const env = options.env ?? process.env;
+  const servicesFile = join(rulesDir, SERVICES_FILE);
+  const alertsFile = join(rulesDir, ALERTS_FILE);
+  const [servicesRead, alertsRead, handlers] = await Promise.all([
+    loadYamlFile(servicesFile, servicesFile),
+    loadYamlFile(alertsFile, alertsFile),
+    options.handlers ?? registryCatalog(),
+  ]);
+  const collector = new DiagnosticCollector();
+
+  if (!servicesRead.ok) {
+    collector.add(await notFound(rulesDir, servicesFile, servicesRead));
+  }
+  const alertsMissing = !alertsRead.ok && alertsRead.error.code === "ENOENT";
+  if (!alertsRead.ok && !alertsMissing) collector.add(await notFound(rulesDir, alertsFile, alertsRead));
+
+  const services = servicesRead.ok ? servicesRead.yaml : undefined;
+  const alerts = alertsRead.ok ? alertsRead.yaml : undefined;
+  // Plugins register handlers, so they load before any handler name is checked.
+  const plugins = services?.usable === true ? pluginSpecs(services.value) : [];
+  if (services !== undefined && plugins.length > 0) {
+    const { loadPlugins } = await import("./plugins.js");
+    for (const finding of await loadPlugins(plugins, resolve(rulesDir)))
+      collector.add(services.toDiagnostic(finding));
+  }
+  const semantic = { handlers, env, requireEnv: options.requireEnv === true };
+  if (services !== undefined) {
+    check(services, "services", collector, (value) => checkServices(value, semantic));
+  }
+  if (alerts !== undefined) {
+    const ids = services?.usable === true ? serviceIdsOf(services.value) : undefined;
+    check(alerts, "alerts", collector, (value) => checkAlerts(value, ids, semantic));
+  }
+
+  const diagnostics = collector.sorted();
+  if (collector.hasErrors || services === undefined || options.normalize === false) return { diagnostics };
+  const { normalize } = await import("./normalize.js");
+  const config = normalize({
+    rulesDir,
+    services: services.value as RawServicesFile,
+    servicesFile,
+    ...(alerts === undefined ? {} : { alerts: alerts.value as RawAlertsFile, alertsFile }),
+    env,
+    ...(options.stateDir === undefined ? {} : { overrides: { stateDir: options.stateDir } }),
+  });
+  return { config, diagnostics };
+}
+
+function pluginSpecs(doc: unknown): unknown[] {
+  if (doc === null || typeof doc !== "object") return [];
+  const runtime = (doc as Record<string, unknown>)["runtime"];
+  if (runtime === null || typeof runtime !== "object") return [];
+  const plugins = (runtime as Record<string, unknown>)["plugins"];
+  return Array.isArray(plugins) ? plugins : [];
+}
+
+function check(
+  yaml: YamlFile,
+  kind: "services" | "alerts",
+  collector: DiagnosticCollector,
+  semantic: (value: unknown) => ReturnType<typeof checkServices>,
+): void {
+  collector.addAll(yaml.diagnostics);
+  if (!yaml.usable) return;
+  const errors = validateSchema(kind, yaml.value);
+  if (errors.length > 0) {
+    for (const finding of schemaFindings(errors, yaml.value, { kind }))
+      collector.add(yaml.toDiagnostic(finding));
+  }
+  for (const finding of semantic(yaml.value)) collector.add(yaml.toDiagnostic(finding));
+}
+
+async function notFound(
+  rulesDir: string,
+  file: string,
+  read: ReadResult & { ok: false },
+): Promise<Diagnostic> {
+  const dirExists = await stat(rulesDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  const code = read.error.code;
+  const message = !dirExists
+    ? `rules directory "${rulesDir}" does not exist`
+    : code === "ENOENT"
+      ? `"${file}" does not exist`
+      : `cannot read "${file}": ${read.error.message}`;
+  return {
+    severity: "error",
+    code: "rules-not-found",
+    message,
+    file: dirExists ? file : rulesDir,
+    line: 1,
+    column: 1,
+    pointer: "",
+    hint: "pass --rules DIR or set UPKEEP_RULES; the directory needs services.yaml (alerts.yaml is optional)",
+  };
+}
+
+/** The handler registry as a catalog; imported here so `validate` pays for it only once. */
+async function registryCatalog(): Promise<HandlerCatalog> {
+  const registry = await import("../actions/registry.js");
+  return {
+    names: (kind: HandlerKind) => registry.listHandlers(kind),
+    pluginSchema: (kind: HandlerKind, name: string) =>
+      handlerSchemaName(name, kind) === undefined ? registry.getHandler(name, kind)?.schema : undefined,
+  };
+}
