@@ -12,7 +12,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { values } = parsed;
   if (values.help === true) {
-    process.stdout.write(runHelp("run", "Run one tick: probe every service, heal what is down, alert, record state."));
+    process.stdout.write(
+      runHelp("run", "Run one tick: probe every service, heal what is down, alert, record state."),
+    );
     return ExitCode.ok;
   }
   return executeTick(values, { dryRun: values["dry-run"] === true });
