@@ -68,7 +68,9 @@ try {
   }
   const small = rulesDir(
     "cold",
-    ports.map((p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`),
+    ports.map(
+      (p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`,
+    ),
   );
   const runs = 15;
   const baseline = [];
@@ -81,7 +83,12 @@ try {
   }
   const ratio = median(cold) / median(baseline);
   report("node -e 0 (median of 15)", median(baseline), "-");
-  report("cold `upkeep run`, 3 healthy tcp services (median)", median(cold), "< 2x node", `   ratio ${ratio.toFixed(2)}x`);
+  report(
+    "cold `upkeep run`, 3 healthy tcp services (median)",
+    median(cold),
+    "< 2x node",
+    `   ratio ${ratio.toFixed(2)}x`,
+  );
 
   // 2. 1,000 services
   const many = [];
@@ -96,7 +103,9 @@ try {
   }
   const big = rulesDir(
     "many",
-    many.map((p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`),
+    many.map(
+      (p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`,
+    ),
     "  concurrency: 128\n",
   );
   const bigRun = time([cli, "run", "--rules", big]);
@@ -122,7 +131,8 @@ try {
     "  concurrency: 100\n",
   );
   const hungRun = time([cli, "run", "--rules", hung]);
-  if (hungRun.status !== 1) throw new Error(`hung run should exit 1, got ${hungRun.status}: ${hungRun.stderr}`);
+  if (hungRun.status !== 1)
+    throw new Error(`hung run should exit 1, got ${hungRun.status}: ${hungRun.stderr}`);
   report("100 services that hang, 2 s probe timeout", hungRun.ms, "< 3000 ms");
 } finally {
   for (const close of closers) close();

@@ -1,4 +1,4 @@
-// An upkeep plugin: one probe handler, `redis-ping`, that sends the Redis inline command PING and
+// An upkeep plugin: one probe handler, `redis.ping`, that sends the Redis inline command PING and
 // passes when the server answers +PONG. Name it in the rules' runtime.plugins and use it like a
 // built-in probe:
 //
@@ -6,17 +6,18 @@
 //     plugins: [../redis-ping-plugin/index.mjs]      # a path (relative to the rules dir) or an npm package
 //   services:
 //     cache:
-//       probe: { type: redis-ping, port: 6379 }
+//       probe: { type: redis.ping, port: 6379 }
 //
 // A plugin module exports `handlers`: an array of objects with the same shape as built-in handlers
 // (name, kind, description, schema, sideEffects, describe, run). `validate` checks each service's
 // parameters against `schema`, and `plan` shows `describe()` instead of running handlers whose
 // sideEffects are not "none".
 import { connect } from "node:net";
+import { performance } from "node:perf_hooks";
 
 /** @type {import("upkeep").ProbeHandler<{ host?: string; port: number }>} */
 export const redisPing = {
-  name: "redis-ping",
+  name: "redis.ping",
   kind: "probe",
   description: "Sends PING to a Redis server and passes when it answers +PONG.",
   schema: {
@@ -51,7 +52,9 @@ export const redisPing = {
           finish(line === "+PONG", line === "+PONG" ? "PONG" : `unexpected reply: ${line.slice(0, 80)}`);
         }
       });
-      socket.once("error", (error) => finish(false, `connect ${error.code ?? error.message} ${host}:${params.port}`));
+      socket.once("error", (error) =>
+        finish(false, `connect ${error.code ?? error.message} ${host}:${params.port}`),
+      );
     });
   },
 };

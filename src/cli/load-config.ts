@@ -17,7 +17,10 @@ export function rulesDirFrom(flags: RulesFlags, env: Readonly<Record<string, str
   return expandPath(flags.rules ?? env.UPKEEP_RULES ?? "rules");
 }
 
-export function stateDirFrom(flags: RulesFlags, env: Readonly<Record<string, string | undefined>>): string | undefined {
+export function stateDirFrom(
+  flags: RulesFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
   const dir = flags["state-dir"] ?? env.UPKEEP_STATE_DIR;
   return dir === undefined || dir === "" ? undefined : expandPath(dir);
 }

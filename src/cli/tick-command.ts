@@ -73,7 +73,9 @@ export async function executeTick(flags: RunFlags, options: { dryRun: boolean })
         id,
         config.services.map((s) => s.id),
       );
-      process.stderr.write(`upkeep: unknown service "${id}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}\n`);
+      process.stderr.write(
+        `upkeep: unknown service "${id}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}\n`,
+      );
     }
     return ExitCode.usage;
   }

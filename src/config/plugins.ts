@@ -38,7 +38,10 @@ export async function loadPlugins(specs: unknown, rulesDir: string): Promise<Fin
     try {
       file = resolveSpecifier(spec, rulesDir);
     } catch {
-      fail(`plugin "${spec}" cannot be found`, `install it in the project (npm install ${spec}) or give a path like ./plugins/x.mjs`);
+      fail(
+        `plugin "${spec}" cannot be found`,
+        `install it in the project (npm install ${spec}) or give a path like ./plugins/x.mjs`,
+      );
       continue;
     }
     if (loaded.has(file)) continue;
@@ -51,7 +54,10 @@ export async function loadPlugins(specs: unknown, rulesDir: string): Promise<Fin
     }
     const handlers = module.handlers ?? module.default?.handlers;
     if (!Array.isArray(handlers)) {
-      fail(`plugin "${spec}" exports no \`handlers\` array`, "export const handlers = [ { name, kind, schema, sideEffects, describe, run } ]");
+      fail(
+        `plugin "${spec}" exports no \`handlers\` array`,
+        "export const handlers = [ { name, kind, schema, sideEffects, describe, run } ]",
+      );
       continue;
     }
     const names: string[] = [];

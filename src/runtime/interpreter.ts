@@ -63,7 +63,11 @@ export interface HealDeps {
 /** Steps without their own timeout get this, so no step can run for the whole heal by accident. */
 const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 
-export async function runHeal(service: ServiceConfig, deps: HealDeps, signal: AbortSignal): Promise<HealReport> {
+export async function runHeal(
+  service: ServiceConfig,
+  deps: HealDeps,
+  signal: AbortSignal,
+): Promise<HealReport> {
   const startedAt = deps.clock.now();
   const heal = deadlineSignal(signal, service.heal.timeoutMs, "heal timeout");
   const reports: StepReport[] = [];
@@ -77,7 +81,13 @@ export async function runHeal(service: ServiceConfig, deps: HealDeps, signal: Ab
       });
       reports.push(report);
       deps.logger.info(
-        { service: service.id, step: step.name, action: step.action, status: report.status, detail: report.detail },
+        {
+          service: service.id,
+          step: step.name,
+          action: step.action,
+          status: report.status,
+          detail: report.detail,
+        },
         `step ${step.name}: ${report.status}`,
       );
       if (report.status === "failed" && !step.continueOnError) failed = `${step.name}: ${report.detail}`;
@@ -185,7 +195,10 @@ function abandonAfterAbort(signal: AbortSignal): { result: Promise<StepResult>; 
   let onAbort = (): void => undefined;
   const result = new Promise<StepResult>((resolve) => {
     onAbort = () => {
-      timer = setTimeout(() => resolve({ ok: false, detail: "did not stop when aborted; abandoned" }), ABANDON_AFTER_ABORT_MS);
+      timer = setTimeout(
+        () => resolve({ ok: false, detail: "did not stop when aborted; abandoned" }),
+        ABANDON_AFTER_ABORT_MS,
+      );
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
@@ -201,7 +214,10 @@ function abandonAfterAbort(signal: AbortSignal): { result: Promise<StepResult>; 
 
 function safeDescribe(handler: Handler, params: unknown, deps: HealDeps, service: ServiceConfig): string {
   try {
-    return (handler as StepHandler).describe(params as Record<string, unknown>, { settings: deps.settings, service });
+    return (handler as StepHandler).describe(params as Record<string, unknown>, {
+      settings: deps.settings,
+      service,
+    });
   } catch (error) {
     return `${handler.name} (${errorMessage(error)})`;
   }

@@ -26,7 +26,7 @@ export interface RuntimeLogger extends Logger {
 export async function createLogger(options: LoggerOptions): Promise<RuntimeLogger> {
   const { pino } = await import("pino");
   const streams: { stream: NodeJS.WritableStream | import("pino").DestinationStream; level?: string }[] = [];
-  let fileDest: import("pino").DestinationStream & { flushSync?: () => void; end?: () => void } | undefined;
+  let fileDest: (import("pino").DestinationStream & { flushSync?: () => void; end?: () => void }) | undefined;
   if (options.logFile !== undefined) {
     mkdirSync(dirname(options.logFile), { recursive: true });
     fileDest = pino.destination({ dest: options.logFile, sync: true, mkdir: true });
@@ -51,7 +51,9 @@ export async function createLogger(options: LoggerOptions): Promise<RuntimeLogge
         streamWrite: (line) => redactText(line, options.redactor),
       },
     },
-    streams.length === 0 ? pino.destination({ dest: "/dev/null", sync: true }) : pino.multistream(streams.map((s) => ({ ...s, level }))),
+    streams.length === 0
+      ? pino.destination({ dest: "/dev/null", sync: true })
+      : pino.multistream(streams.map((s) => ({ ...s, level }))),
   );
   return {
     debug: (obj, msg) => base.debug(obj, msg),

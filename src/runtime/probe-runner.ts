@@ -2,7 +2,14 @@
  * Runs one service's probe through its handler, bounded by the probe timeout, never throwing: a broken
  * or hung probe is a failed observation for that service only.
  */
-import type { Handler, HandlerKind, HandlerSettings, Logger, ProbeHandler, ProbeResult } from "../actions/types.js";
+import type {
+  Handler,
+  HandlerKind,
+  HandlerSettings,
+  Logger,
+  ProbeHandler,
+  ProbeResult,
+} from "../actions/types.js";
 import type { ServiceConfig } from "../config/model.js";
 import type { Clock } from "./clock.js";
 import { deadlineSignal } from "./deadline.js";
@@ -18,11 +25,20 @@ export interface ProbeDeps {
   readonly getHandler: (name: string, kind: HandlerKind) => Handler | undefined;
 }
 
-export async function probeService(service: ServiceConfig, deps: ProbeDeps, signal: AbortSignal): Promise<ProbeResult> {
+export async function probeService(
+  service: ServiceConfig,
+  deps: ProbeDeps,
+  signal: AbortSignal,
+): Promise<ProbeResult> {
   const began = deps.clock.now();
-  const failed = (detail: string): ProbeResult => ({ ok: false, latencyMs: deps.clock.now() - began, detail });
+  const failed = (detail: string): ProbeResult => ({
+    ok: false,
+    latencyMs: deps.clock.now() - began,
+    detail,
+  });
   const handler = deps.getHandler(service.probe.type, "probe");
-  if (handler === undefined || handler.kind !== "probe") return failed(`no probe handler named "${service.probe.type}"`);
+  if (handler === undefined || handler.kind !== "probe")
+    return failed(`no probe handler named "${service.probe.type}"`);
   const { value: params, missingEnv } = resolveParams(service.probe.params, {
     service,
     env: deps.env,

@@ -63,7 +63,9 @@ export async function runSession(
   options: SessionOptions,
 ): Promise<{ report: TickReport; state: UpkeepState }> {
   const stateDir = config.runtime.stateDir;
-  const release = options.dryRun ? undefined : await acquireLock(stateDir, {
+  const release = options.dryRun
+    ? undefined
+    : await acquireLock(stateDir, {
         owner: "upkeep run",
         // A live tick never outlives its timeout, so a lock older than that (with margin) is abandoned.
         staleMs: Math.max(config.runtime.tickTimeoutMs * 2, 15 * 60_000),
@@ -74,7 +76,11 @@ export async function runSession(
       loadOutbox(stateDir, { logger: deps.logger, readOnly: options.dryRun }),
       adHocSilences(stateDir, { logger: deps.logger, now: deps.clock.now() }),
     ]);
-    const { state, report, outbox: nextOutbox } = await runTick(config, loaded.state, await tickDeps(config, deps), {
+    const {
+      state,
+      report,
+      outbox: nextOutbox,
+    } = await runTick(config, loaded.state, await tickDeps(config, deps), {
       dryRun: options.dryRun,
       ...(options.only === undefined ? {} : { only: options.only }),
       ...(options.force === undefined ? {} : { force: options.force }),

@@ -191,7 +191,11 @@ async function moveAside<T extends Versioned>(
   return { value: options.fresh(), warnings: [warning] };
 }
 
-export async function writeConcern<T extends Versioned>(stateDir: string, name: string, value: T): Promise<void> {
+export async function writeConcern<T extends Versioned>(
+  stateDir: string,
+  name: string,
+  value: T,
+): Promise<void> {
   await writeStateFile(concernPath(stateDir, name), value);
 }
 
@@ -237,7 +241,10 @@ export async function readAll<S extends ConcernSpecs>(
 }
 
 /** Writes every given concern atomically, then sweeps temp files left by killed writers. */
-export async function writeAll<V extends Readonly<Record<string, Versioned>>>(stateDir: string, values: V): Promise<void> {
+export async function writeAll<V extends Readonly<Record<string, Versioned>>>(
+  stateDir: string,
+  values: V,
+): Promise<void> {
   await Promise.all(Object.entries(values).map(([name, value]) => writeConcern(stateDir, name, value)));
   await sweepTempFiles(stateDir);
 }

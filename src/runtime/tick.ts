@@ -110,7 +110,8 @@ export async function runTick(
     );
     const heals: Record<string, HealReport> = {};
     const skipped: Record<string, { reason: string; nextAllowedAt?: number }> = {};
-    let candidates: readonly string[] | undefined = options.only === undefined ? undefined : selected.map((s) => s.id);
+    let candidates: readonly string[] | undefined =
+      options.only === undefined ? undefined : selected.map((s) => s.id);
     // Each wave heals services whose dependencies are up; bounded by the depth of the dependency graph.
     for (let wave = 0; wave <= config.services.length && !tick.signal.aborted; wave += 1) {
       const plan = planHeals(config, state, observations, deps.clock.now(), {
@@ -127,18 +128,34 @@ export async function runTick(
             const service = byId.get(intent.serviceId);
             if (service === undefined) return;
             delete skipped[service.id];
-            deps.logger.info({ service: service.id, trial: intent.trial, forced: intent.forced }, `healing ${service.id}`);
-            const report = await runHeal(service, healDeps(service, deps, observations, state, options), tick.signal);
+            deps.logger.info(
+              { service: service.id, trial: intent.trial, forced: intent.forced },
+              `healing ${service.id}`,
+            );
+            const report = await runHeal(
+              service,
+              healDeps(service, deps, observations, state, options),
+              tick.signal,
+            );
             heals[service.id] = report;
             if (!options.dryRun) {
-              state = applyHealResult(config, state, service.id, {
-                ok: report.ok,
-                startedAt: report.startedAt,
-                finishedAt: report.finishedAt,
-                forced: intent.forced,
-              }, deps.clock.now());
+              state = applyHealResult(
+                config,
+                state,
+                service.id,
+                {
+                  ok: report.ok,
+                  startedAt: report.startedAt,
+                  finishedAt: report.finishedAt,
+                  forced: intent.forced,
+                },
+                deps.clock.now(),
+              );
             }
-            deps.logger.info({ service: service.id, ok: report.ok, detail: report.detail }, `heal ${report.ok ? "succeeded" : "failed"}`);
+            deps.logger.info(
+              { service: service.id, ok: report.ok, detail: report.detail },
+              `heal ${report.ok ? "succeeded" : "failed"}`,
+            );
           }),
         ),
       );
@@ -157,7 +174,9 @@ export async function runTick(
         }),
       );
       const recovered = new Set(healedNow.filter((id) => observations[id]?.ok === true));
-      const dependents = selected.filter((s) => s.dependsOn.some((d) => recovered.has(d)) && observations[s.id]?.ok === false);
+      const dependents = selected.filter(
+        (s) => s.dependsOn.some((d) => recovered.has(d)) && observations[s.id]?.ok === false,
+      );
       await Promise.all(
         dependents.map(async (s) => {
           observations[s.id] = await probe(s);
@@ -167,7 +186,10 @@ export async function runTick(
       if (candidates.length === 0) break;
     }
 
-    const healOutcomes: Record<string, { outcome: "healed" | "failed" | "refused" | "skipped"; reason: string }> = {};
+    const healOutcomes: Record<
+      string,
+      { outcome: "healed" | "failed" | "refused" | "skipped"; reason: string }
+    > = {};
     for (const [id, report] of Object.entries(heals)) {
       healOutcomes[id] = report.dryRun
         ? { outcome: "skipped", reason: "dry run" }
@@ -185,7 +207,8 @@ export async function runTick(
     });
     state = finished.state;
     for (const [id, decisions] of Object.entries(finished.breakerDecisions)) {
-      for (const decision of decisions) deps.logger.info({ service: id, breaker: decision }, `breaker ${decision.type}`);
+      for (const decision of decisions)
+        deps.logger.info({ service: id, breaker: decision }, `breaker ${decision.type}`);
     }
 
     const { deliveries, outbox } = await deliverAlerts(config, finished.alerts, finished.facts, deps, {
@@ -195,7 +218,14 @@ export async function runTick(
     });
 
     const services = selected.map((s) =>
-      serviceReport(s, finished.facts[s.id], observations[s.id], heals[s.id], skipped[s.id], firstFailures.get(s.id)),
+      serviceReport(
+        s,
+        finished.facts[s.id],
+        observations[s.id],
+        heals[s.id],
+        skipped[s.id],
+        firstFailures.get(s.id),
+      ),
     );
     const report: TickReport = {
       startedAt,
@@ -252,7 +282,11 @@ function healDeps(
   const tracked = state.services.services[service.id];
   const now = deps.clock.now();
   // A step's `when` may read every fact an alert rule can (validate allows them all), as of now.
-  const breaker = canAttempt(service.breaker, own(state.breakers.breakers, service.id) ?? emptyBreaker(), now);
+  const breaker = canAttempt(
+    service.breaker,
+    own(state.breakers.breakers, service.id) ?? emptyBreaker(),
+    now,
+  );
   const budgetLeft = checkHeal(service.heal, own(state.heals.heals, service.id), now).budgetLeft;
   return {
     clock: deps.clock,

@@ -64,19 +64,28 @@ export async function run(argv: string[]): Promise<number> {
   process.env.LAUNCHCTL_STANDIN_DIR = launchdDir;
   const { runProcess } = await import("../../runtime/process.js");
   const launchctl = (...args: string[]): ReturnType<typeof runProcess> =>
-    runProcess([process.execPath, LAUNCHCTL, ...args], { timeoutMs: 15_000, env: { LAUNCHCTL_STANDIN_DIR: launchdDir } });
+    runProcess([process.execPath, LAUNCHCTL, ...args], {
+      timeoutMs: 15_000,
+      env: { LAUNCHCTL_STANDIN_DIR: launchdDir },
+    });
   const ports = await freePorts(SERVICES.length);
   try {
     const rulesDir = await writeDemoRules(root, ports);
     const { loadRules } = await import("../../config/validate.js");
     const loaded = await loadRules(rulesDir, { env: process.env, requireEnv: false });
     if (loaded.config === undefined) {
-      out(`demo rules failed to validate:\n${loaded.diagnostics.map((d) => `  ${d.code}: ${d.message}`).join("\n")}\n`);
+      out(
+        `demo rules failed to validate:\n${loaded.diagnostics.map((d) => `  ${d.code}: ${d.message}`).join("\n")}\n`,
+      );
       return ExitCode.failure;
     }
     const config = loaded.config;
     const redactor = createRedactor();
-    const logger = await createLogger({ logFile: config.runtime.logFile, redactor, bindings: { cmd: "demo" } });
+    const logger = await createLogger({
+      logFile: config.runtime.logFile,
+      redactor,
+      bindings: { cmd: "demo" },
+    });
     const deps = { clock: systemClock, logger, env: process.env, redactor };
 
     out(`upkeep demo: working in ${root}\n\n1. Starting three stub services through a stand-in launchctl\n`);
@@ -100,7 +109,8 @@ export async function run(argv: string[]): Promise<number> {
     const healing = await runSession(config, deps, { dryRun: false });
     out(indent(formatTickText(healing.report)));
     const healed = healing.report.services.find((s) => s.id === victim.id);
-    for (const step of healed?.heal.steps ?? []) out(`   step ${step.name}: ${step.status} - ${step.description}\n`);
+    for (const step of healed?.heal.steps ?? [])
+      out(`   step ${step.name}: ${step.status} - ${step.description}\n`);
 
     out(`\n5. Log file: ${config.runtime.logFile} (pino JSON lines)\n`);
     logger.close();

@@ -37,7 +37,13 @@ export interface ServiceStatusView {
   lastDetail: string;
   lastProbeAt: string | null;
   breaker: { state: string; retryAt: string | null; isolated: boolean };
-  heals: { inWindow: number; budgetLeft: number; max: number; nextAllowedAt: string | null; last: string | null };
+  heals: {
+    inWindow: number;
+    budgetLeft: number;
+    max: number;
+    nextAllowedAt: string | null;
+    last: string | null;
+  };
   firingAlerts: { rule: string; level: string; since: string | null; sent: number }[];
 }
 
@@ -48,7 +54,12 @@ export function statusView(config: Config, state: UpkeepState, now: number): Ser
   return config.services.map((service) => serviceView(config, service, state, now));
 }
 
-function serviceView(config: Config, service: ServiceConfig, state: UpkeepState, now: number): ServiceStatusView {
+function serviceView(
+  config: Config,
+  service: ServiceConfig,
+  state: UpkeepState,
+  now: number,
+): ServiceStatusView {
   const record = own(state.services.services, service.id);
   const breaker = own(state.breakers.breakers, service.id) ?? emptyBreaker();
   const attempt = canAttempt(service.breaker, breaker, now);
@@ -57,7 +68,9 @@ function serviceView(config: Config, service: ServiceConfig, state: UpkeepState,
   const windowStart = now - service.heal.budget.perMs;
   const firing = config.alerts.rules.flatMap((rule) => {
     const alert = own(state.alerts.alerts, `${rule.id}/${service.id}`);
-    return alert?.status === "firing" ? [{ rule: rule.id, level: rule.level, since: iso(alert.since), sent: alert.sent }] : [];
+    return alert?.status === "firing"
+      ? [{ rule: rule.id, level: rule.level, since: iso(alert.since), sent: alert.sent }]
+      : [];
   });
   return {
     id: service.id,
@@ -83,15 +96,24 @@ function formatText(views: ServiceStatusView[], tick: string | undefined): strin
   const lines: string[] = [];
   if (tick !== undefined) lines.push(tick, "");
   for (const v of views) {
-    lines.push(`${v.title} (${v.id}): ${v.status.toUpperCase()}${v.since === null ? "" : ` since ${v.since}`}`);
-    if (v.status === "down" && v.lastDetail !== "") lines.push(`  last probe: ${v.lastDetail} (${v.consecutiveFailures} failed in a row)`);
-    const retry = v.breaker.state === "OPEN" ? (v.breaker.retryAt === null ? " until reset" : ` until ${v.breaker.retryAt}`) : "";
+    lines.push(
+      `${v.title} (${v.id}): ${v.status.toUpperCase()}${v.since === null ? "" : ` since ${v.since}`}`,
+    );
+    if (v.status === "down" && v.lastDetail !== "")
+      lines.push(`  last probe: ${v.lastDetail} (${v.consecutiveFailures} failed in a row)`);
+    const retry =
+      v.breaker.state === "OPEN"
+        ? v.breaker.retryAt === null
+          ? " until reset"
+          : ` until ${v.breaker.retryAt}`
+        : "";
     lines.push(`  breaker: ${v.breaker.state}${v.breaker.isolated ? " (isolated)" : ""}${retry}`);
     lines.push(
       `  heals: ${v.heals.inWindow} in window, ${v.heals.budgetLeft}/${v.heals.max} left` +
         (v.heals.nextAllowedAt === null ? "" : `, next allowed at ${v.heals.nextAllowedAt}`),
     );
-    for (const a of v.firingAlerts) lines.push(`  alert firing: ${a.level} ${a.rule} since ${a.since ?? "?"} (${a.sent} sent)`);
+    for (const a of v.firingAlerts)
+      lines.push(`  alert firing: ${a.level} ${a.rule} since ${a.since ?? "?"} (${a.sent} sent)`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -130,9 +152,14 @@ export async function run(argv: string[]): Promise<number> {
   ]);
   for (const w of warnings) process.stderr.write(`upkeep: ${w}\n`);
   const views = statusView(config, state, Date.now());
-  const running = holder === undefined ? undefined : `A tick is running (pid ${holder.pid} since ${new Date(holder.startedAt).toISOString()}).`;
+  const running =
+    holder === undefined
+      ? undefined
+      : `A tick is running (pid ${holder.pid} since ${new Date(holder.startedAt).toISOString()}).`;
   if (format === "json") {
-    process.stdout.write(`${JSON.stringify({ stateDir, tickRunning: holder !== undefined, services: views }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ stateDir, tickRunning: holder !== undefined, services: views }, null, 2)}\n`,
+    );
   } else {
     process.stdout.write(formatText(views, running));
   }

@@ -60,7 +60,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const intervalFlag = values.interval === undefined ? undefined : parseDuration(values.interval);
   if (values.interval !== undefined && (intervalFlag === undefined || intervalFlag <= 0)) {
-    process.stderr.write(`upkeep: --interval expects a duration like 30s, 5m or 1h, not "${values.interval}"\n`);
+    process.stderr.write(
+      `upkeep: --interval expects a duration like 30s, 5m or 1h, not "${values.interval}"\n`,
+    );
     return ExitCode.usage;
   }
   const maxTicks = values["max-ticks"] === undefined ? Number.POSITIVE_INFINITY : Number(values["max-ticks"]);
@@ -101,8 +103,13 @@ export async function run(argv: string[]): Promise<number> {
         logger = await openLogger();
       }
       try {
-        const { report } = await runSession(config, { clock: systemClock, logger, env, redactor }, { dryRun: false });
-        const out = format === "json" ? `${JSON.stringify(tickJson(report))}\n` : `${formatTickText(report)}\n`;
+        const { report } = await runSession(
+          config,
+          { clock: systemClock, logger, env, redactor },
+          { dryRun: false },
+        );
+        const out =
+          format === "json" ? `${JSON.stringify(tickJson(report))}\n` : `${formatTickText(report)}\n`;
         process.stdout.write(redactText(out, redactor));
       } catch (error) {
         if (!isUpkeepError(error, "E_LOCKED")) throw error;

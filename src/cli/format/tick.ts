@@ -17,7 +17,8 @@ export function serviceLine(s: ServiceReport): string {
   if (s.heal.reason === "dry run") line += "; would heal (see plan)";
   else if (s.heal.outcome === "refused" || (s.heal.outcome === "skipped" && s.status === "down")) {
     line += `; not healed: ${s.heal.reason}`;
-    if (s.heal.nextAllowedAt !== undefined) line += ` (next heal allowed at ${new Date(s.heal.nextAllowedAt).toISOString()})`;
+    if (s.heal.nextAllowedAt !== undefined)
+      line += ` (next heal allowed at ${new Date(s.heal.nextAllowedAt).toISOString()})`;
   }
   if (s.breaker !== "CLOSED") line += ` [breaker ${s.breaker}]`;
   return line;
@@ -26,15 +27,19 @@ export function serviceLine(s: ServiceReport): string {
 function planLines(s: ServiceReport): string[] {
   const gate = `breaker ${s.breaker}, heal budget left ${s.heal.budgetLeft}`;
   if (s.status === "up") return [`  ${s.id}: up, nothing to do (${gate})`];
-  if (s.status === "blocked") return [`  ${s.id}: blocked by ${s.blockedBy.join(", ")}, not healed before it`];
+  if (s.status === "blocked")
+    return [`  ${s.id}: blocked by ${s.blockedBy.join(", ")}, not healed before it`];
   if (s.heal.steps.length === 0) {
-    const until = s.heal.nextAllowedAt === undefined ? "" : ` until ${new Date(s.heal.nextAllowedAt).toISOString()}`;
+    const until =
+      s.heal.nextAllowedAt === undefined ? "" : ` until ${new Date(s.heal.nextAllowedAt).toISOString()}`;
     return [`  ${s.id}: down, no heal: ${s.heal.reason || "no heal steps"}${until} (${gate})`];
   }
   return [
     `  ${s.id}: down, would heal (${gate}):`,
     ...s.heal.steps.map((step) =>
-      step.status === "skipped" ? `    skip: ${step.description} (${step.detail})` : `    would run: ${step.description}`,
+      step.status === "skipped"
+        ? `    skip: ${step.description} (${step.detail})`
+        : `    would run: ${step.description}`,
     ),
   ];
 }
@@ -54,7 +59,8 @@ export function formatTickText(report: TickReport): string {
     const outcome = d.status === "sent" || d.status === "planned" ? "" : ` [${d.status}: ${d.detail}]`;
     for (const text of d.text.split("\n")) lines.push(`${verb} via ${d.channel}: ${text}${outcome}`);
   }
-  if (report.timedOut) lines.push(`Tick timed out after ${formatDuration(report.finishedAt - report.startedAt)}`);
+  if (report.timedOut)
+    lines.push(`Tick timed out after ${formatDuration(report.finishedAt - report.startedAt)}`);
   lines.push(summaryLine(report));
   return `${lines.join("\n")}\n`;
 }

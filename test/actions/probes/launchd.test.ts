@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { launchdProbe } from "../../../src/actions/probes/launchd.js";
 import { runProcess } from "../../../src/runtime/process.js";
 import {
-  fixture,
   freePort,
   makeStandin,
   never,

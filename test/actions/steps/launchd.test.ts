@@ -10,7 +10,6 @@ import { launchdKickstartStep } from "../../../src/actions/steps/launchd-kicksta
 import { launchdLoadStep } from "../../../src/actions/steps/launchd-load.js";
 import { launchdUnloadStep } from "../../../src/actions/steps/launchd-unload.js";
 import {
-  fixture,
   freePort,
   makeStandin,
   never,
