@@ -1,7 +1,9 @@
 /** Loads and validates the rules for commands that act on them; bad rules print diagnostics to stderr. */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { cacheEntry, readCachedConfig, writeCachedConfig } from "../config/config-cache.js";
 import type { Config } from "../config/model.js";
+import { readPackageVersion } from "./version.js";
 
 export interface RulesFlags {
   rules?: string;
@@ -29,9 +31,13 @@ export async function loadConfigOrReport(
   flags: RulesFlags,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ config?: Config }> {
-  const { loadRules } = await import("../config/validate.js");
   const stateDir = stateDirFrom(flags, env);
-  const result = await loadRules(rulesDirFrom(flags, env), {
+  const rulesDir = rulesDirFrom(flags, env);
+  const cache = cacheEntry({ version: readPackageVersion(), rulesDir, stateDir, env });
+  const cached = cache === undefined ? undefined : readCachedConfig(cache);
+  if (cached !== undefined) return { config: cached };
+  const { loadRules } = await import("../config/validate.js");
+  const result = await loadRules(rulesDir, {
     env,
     requireEnv: false,
     ...(stateDir === undefined ? {} : { stateDir }),
@@ -43,5 +49,6 @@ export async function loadConfigOrReport(
     process.stderr.write("upkeep: the rules have errors; nothing was run and no state was changed.\n");
     return {};
   }
+  if (cache !== undefined) await writeCachedConfig(cache, result.config);
   return { config: result.config };
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ExitCode } from "../../errors.js";
+import { DEMO_DIR } from "../paths.js";
 import { parseFlags } from "../args.js";
 import { systemClock } from "../../runtime/clock.js";
 import { createLogger } from "../../runtime/logger.js";
@@ -17,7 +18,6 @@ import { createRedactor } from "../../runtime/redact.js";
 import { runSession } from "../../runtime/session.js";
 import { formatTickText } from "../format/tick.js";
 
-const DEMO_DIR = fileURLToPath(new URL("../../../demo/", import.meta.url));
 const LAUNCHCTL = join(DEMO_DIR, "launchctl.mjs");
 const STUB = join(DEMO_DIR, "stub-service.mjs");
 
