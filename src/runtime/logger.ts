@@ -24,7 +24,9 @@ export interface RuntimeLogger extends Logger {
 }
 
 export async function createLogger(options: LoggerOptions): Promise<RuntimeLogger> {
-  const { pino } = await import("pino");
+  // pino is CommonJS: its named export exists unbundled, only `default` once bundled.
+  const pinoModule = await import("pino");
+  const pino = (pinoModule.pino ?? pinoModule.default) as typeof pinoModule.pino;
   const streams: { stream: NodeJS.WritableStream | import("pino").DestinationStream; level?: string }[] = [];
   let fileDest: (import("pino").DestinationStream & { flushSync?: () => void; end?: () => void }) | undefined;
   if (options.logFile !== undefined) {
