@@ -22,6 +22,9 @@ import type { RuntimeLogger } from "./logger.js";
 import { probeService, probeTarget } from "./probe-runner.js";
 import type { Redactor } from "./redact.js";
 
+/** Delivery budget once the tick timeout has already passed. */
+const ALERT_GRACE_MS = 15_000;
+
 export interface TickDeps {
   readonly clock: Clock;
   readonly logger: RuntimeLogger;
@@ -38,6 +41,8 @@ export interface TickOptions {
   readonly only?: readonly string[];
   /** Heal these even when the budget refuses (manual `heal --force`). */
   readonly force?: readonly string[];
+  /** Who asked for the forced heals (recorded in their heal records). */
+  readonly forcedBy?: string;
   /** Ad-hoc silences from state, in addition to the rules' silences. */
   readonly extraSilences?: readonly Silence[];
   /** The alert outbox from state (queued notifications, channel breakers); the result carries the new one. */
@@ -148,6 +153,7 @@ export async function runTick(
                   startedAt: report.startedAt,
                   finishedAt: report.finishedAt,
                   forced: intent.forced,
+                  ...(intent.forced && options.forcedBy !== undefined ? { by: options.forcedBy } : {}),
                 },
                 deps.clock.now(),
               );
@@ -211,11 +217,14 @@ export async function runTick(
         deps.logger.info({ service: id, breaker: decision }, `breaker ${decision.type}`);
     }
 
+    // Alerts matter most when a tick ran out of time (everything hanging), so delivery gets its own short
+    // budget instead of the tick's spent signal; it is what a tick may overrun its timeout by.
+    const delivery = deadlineSignal(undefined, ALERT_GRACE_MS, "alert delivery");
     const { deliveries, outbox } = await deliverAlerts(config, finished.alerts, finished.facts, deps, {
       dryRun: options.dryRun,
-      signal: tick.signal,
+      signal: tick.signal.aborted ? delivery.signal : tick.signal,
       ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
-    });
+    }).finally(() => delivery.dispose());
 
     const services = selected.map((s) =>
       serviceReport(
