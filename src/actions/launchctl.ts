@@ -6,8 +6,16 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { ProcessResult } from "../runtime/process.js";
 import { formatCommandLine, runProcess } from "../runtime/process.js";
-import { abortDetail, expandHome, firstLine, optionalString, requireString } from "./support.js";
-import type { HandlerContext, HandlerSettings, StepResult } from "./types.js";
+import {
+  abortDetail,
+  expandHome,
+  firstLine,
+  loadSchema,
+  optionalString,
+  paramFailure,
+  requireString,
+} from "./support.js";
+import type { HandlerContext, HandlerSettings, StepHandler, StepResult } from "./types.js";
 
 /** Safety cap only: the runtime's signal carries the real step/probe timeout. */
 const PROCESS_CAP_MS = 10 * 60_000;
@@ -224,3 +232,43 @@ export const notLoadedIsFine = (result: ProcessResult): string | undefined =>
 /** load of a job that is already loaded reached the goal too. */
 export const alreadyLoadedIsFine = (result: ProcessResult): string | undefined =>
   isAlreadyLoaded(result) ? "already loaded" : undefined;
+
+export type PlistJobParams = {
+  label: string;
+  /** Default ~/Library/LaunchAgents/<label>.plist. */
+  plist?: string;
+};
+
+/**
+ * The baseline's legacy steps, `launchctl load|unload <plist>`: the same handler but for the subcommand
+ * and which "failure" means the job is already where the step wants it.
+ */
+export function plistCommandStep(
+  name: "launchd.load" | "launchd.unload",
+  subcommand: "load" | "unload",
+  description: string,
+  okWhen: (result: ProcessResult) => string | undefined,
+): StepHandler<PlistJobParams> {
+  return {
+    name,
+    kind: "step",
+    description,
+    get schema() {
+      return loadSchema("step", name);
+    },
+    sideEffects: "local",
+    describe: (params, ctx) =>
+      describeLaunchctl(ctx.settings, [subcommand, describeJob(params, ctx.settings.uid).plist]),
+    async run(ctx, params, signal): Promise<StepResult> {
+      let job: LaunchdJob;
+      try {
+        job = resolveJob(params, ctx.settings);
+      } catch (error) {
+        return { ok: false, detail: paramFailure(error) };
+      }
+      const args = [subcommand, job.plist];
+      const result = await runLaunchctl(ctx, args, signal);
+      return toStepResult(describeLaunchctl(ctx.settings, args), result, signal, okWhen);
+    },
+  };
+}
