@@ -8,7 +8,6 @@ import { mkdtemp, mkdir, rm, writeFile, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ExitCode } from "../../errors.js";
 import { DEMO_DIR } from "../paths.js";
 import { parseFlags } from "../args.js";
