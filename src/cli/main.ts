@@ -72,6 +72,18 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "reset | isolate a service's circuit breaker by hand",
     load: () => import("./commands/breaker.js"),
   },
+  pack: {
+    summary: "init | validate | list | lock rule packs (shared, versioned rules)",
+    load: () => import("./commands/pack.js"),
+  },
+  heal: {
+    summary: "heal one service now (--force bypasses cooldown and budget, recorded with who forced it)",
+    load: () => import("./commands/heal.js"),
+  },
+  explain: {
+    summary: "one service's merged rule, where each value came from, and its recent history",
+    load: () => import("./commands/explain.js"),
+  },
 };
 
 export function usage(): string {

@@ -41,6 +41,21 @@ export const DIAGNOSTIC_CODES = {
   "env-unset": "`${env:NAME}` refers to an environment variable that is not set",
   "missing-verify": "heal steps that do not end with `verify`, so a heal is never confirmed",
   "plugin-load": "a plugin named in runtime.plugins cannot be found, loaded or registered",
+  "pack-not-found":
+    "a pack named in `packs:` cannot be found (no pack.yaml in the folder, npm package not installed)",
+  "pack-incompatible":
+    "a pack does not support this upkeep version, or the installed npm package is outside the range",
+  "pack-param":
+    "a pack entry's `with:` does not match the pack's params schema (or a param it reads has no value)",
+  "pack-content":
+    "a pack file sets something packs cannot contribute (runtime, plugins, defaults, channels, levels)",
+  "pack-capability":
+    "a pack step or probe uses a handler with local side effects its pack.yaml does not declare",
+  "pack-untrusted": "a pack declares capabilities the rules have not granted with `trust:` on its entry",
+  "pack-shadow": "a local rule has the id of a pack rule (change pack rules with `overrides:` instead)",
+  "unknown-override": "`overrides:` names an id no pack provides",
+  "pack-lock":
+    "a pack differs from rules.lock or is missing from it (an error with validate --frozen-lockfile)",
 } as const satisfies Record<string, string>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

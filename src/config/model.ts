@@ -36,6 +36,8 @@ export interface RuntimeSettings {
   readonly systemctlPath: string;
   /** Plugin module specifiers (local paths resolved against the rules dir, or package names). */
   readonly plugins: readonly string[];
+  /** Absolute path of the Prometheus textfile each tick writes (`runtime.metrics.file`); absent = none. */
+  readonly metricsFile?: string;
 }
 
 export interface ProbeSpec {

@@ -42,6 +42,11 @@ export interface NormalizeInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Command-line values (relative to the working directory); they win over the rules. */
   readonly overrides?: { readonly stateDir?: string; readonly logFile?: string };
+  /**
+   * With packs the documents are merged from several files: `remap` sends each source ref (written
+   * against servicesFile/alertsFile) to the file it came from, and `files` lists every file read.
+   */
+  readonly sources?: { readonly remap: (ref: SourceRef) => SourceRef; readonly files: readonly string[] };
 }
 
 /** Built-in defaults (durations in ms). Derived ones are documented where they are computed. */
@@ -79,14 +84,39 @@ export function normalize(input: NormalizeInput): Config {
   );
   const files =
     input.alertsFile === undefined ? [input.servicesFile] : [input.servicesFile, input.alertsFile];
-  return deepFreeze({
+  const config: Config = {
     version: 1,
     rulesDir,
-    files,
+    files: input.sources?.files ?? files,
     runtime,
     services,
     alerts: normalizeAlerts(structuredClone(input.alerts), input.alertsFile ?? ""),
-  });
+  };
+  if (input.sources !== undefined) remapSources(config, input.sources.remap);
+  return deepFreeze(config);
+}
+
+/** Replaces every `source` ref in the (not yet frozen) config; they are plain objects built above. */
+function remapSources(node: unknown, remap: (ref: SourceRef) => SourceRef): void {
+  if (node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const item of node) remapSources(item, remap);
+    return;
+  }
+  const rec = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(rec)) {
+    if (key === "source" && isSourceRef(value)) rec[key] = remap(value);
+    else remapSources(value, remap);
+  }
+}
+
+function isSourceRef(value: unknown): value is SourceRef {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as Record<string, unknown>)["file"] === "string" &&
+    typeof (value as Record<string, unknown>)["pointer"] === "string"
+  );
 }
 
 function normalizeRuntime(doc: RawServicesFile, input: NormalizeInput, rulesDir: string): RuntimeSettings {
@@ -124,6 +154,7 @@ function normalizeRuntime(doc: RawServicesFile, input: NormalizeInput, rulesDir:
     launchctlPath: command(raw.launchctl ?? DEFAULTS.runtime.launchctl),
     systemctlPath: command(raw.systemctl ?? DEFAULTS.runtime.systemctl),
     plugins: (raw.plugins ?? []).map(plugin),
+    ...(raw.metrics === undefined ? {} : { metricsFile: fromRules(raw.metrics.file) }),
   };
 }
 

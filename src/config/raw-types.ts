@@ -15,13 +15,46 @@ export interface RawServicesFile {
   runtime?: RawRuntime;
   defaults?: RawDefaults;
   /**
+   * Rule packs to merge into these rules, in order: each contributes recipes, services and alert rules under its namespace (`as`).
+   *
+   * Items: One pack: where it comes from, its namespace, its parameters and the capabilities granted to it.
+   */
+  packs?: {
+    /**
+     * A local folder (./packs/x, relative to the rules directory) or an npm package installed in the project (npm:@scope/name@range).
+     */
+    use: string;
+    /**
+     * Namespace of the pack's rules: its service `api` becomes `ns/api`.
+     */
+    as: string;
+    /**
+     * The pack's parameters, checked against the params schema in its pack.yaml.
+     */
+    with?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Capabilities (handlers with local side effects, e.g. exec, launchd.load) the pack may use; each one its pack.yaml declares must be granted here.
+     */
+    trust?: string[];
+  }[];
+  /**
+   * Changes to rules that packs provide, keyed by namespaced id (ns/id): a partial service or alert rule deep-merged over the pack's (maps merge, lists replace); `enabled: false` disables it.
+   */
+  overrides?: {
+    [k: string]: {
+      [k: string]: unknown;
+    };
+  };
+  /**
    * Reusable heal step lists with parameters, keyed by recipe id; a service uses one with heal.recipe.
    */
   recipes?: {
     [k: string]: RawRecipe;
   };
   /**
-   * The services to watch, keyed by id (lowercase letters, digits, '.', '_' and '-').
+   * The services to watch, keyed by id (lowercase letters, digits, '.', '_' and '-'; ns/id for rules from a pack).
    */
   services: {
     [k: string]: RawService;
@@ -76,6 +109,15 @@ export interface RawRuntime {
    * Plugin modules that register extra handlers: local paths (./x.js, relative to the rules directory) or npm package names.
    */
   plugins?: string[];
+  /**
+   * Prometheus metrics: each tick (not dry runs) rewrites a text-format file atomically, for node_exporter's textfile collector.
+   */
+  metrics?: {
+    /**
+     * The metrics file, ending in .prom (e.g. /var/lib/node_exporter/textfile/upkeep.prom); `~` expanded, relative to the rules directory.
+     */
+    file: string;
+  };
 }
 /**
  * Settings every service inherits unless it overrides them.
@@ -268,7 +310,7 @@ export interface RawService {
   /**
    * Ids of services this one needs; while one is down this one is reported blocked, not healed.
    *
-   * Items: An id: lowercase letters, digits, '.', '_' and '-'.
+   * Items: An id: lowercase letters, digits, '.', '_' and '-'; rules from a pack are namespaced ns/id.
    */
   dependsOn?: string[];
 }

@@ -26,7 +26,7 @@ export function patternFinding(pattern: string, value: unknown, make: Make): Fin
     return make("invalid-value", `expected a time of day like 02:00 (HH:MM), got ${got}`);
   if (pattern.startsWith("^(https?://"))
     return make("invalid-value", `expected an http:// or https:// URL, got ${got}`);
-  if (pattern === "^[a-z0-9][a-z0-9._-]*$") {
+  if (pattern === "^[a-z0-9][a-z0-9._-]*$" || pattern === "^([a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*$") {
     return make("invalid-value", `expected an id (lowercase letters, digits, ".", "_" and "-"), got ${got}`);
   }
   if (pattern === "^[a-z][a-z0-9]*(\\.[a-z][a-z0-9-]*)*$") {

@@ -13,6 +13,9 @@ import type { RawAlertsFile, RawServicesFile } from "./raw-types.js";
 import { schemaFindings } from "./schema-errors.js";
 import { handlerSchemaName, validateSchema } from "./schema-validate.js";
 import { checkAlerts, checkServices, type HandlerCatalog, serviceIdsOf } from "./semantic.js";
+import type { Finding } from "./diagnostics.js";
+import type { SourceRef } from "./model.js";
+import type { ApplyResult, PackInfo } from "../packs/apply.js";
 
 export interface LoadRulesOptions {
   /** Environment for `${env:NAME}` checks and runtime paths; default process.env. */
@@ -25,6 +28,8 @@ export interface LoadRulesOptions {
   readonly handlers?: HandlerCatalog;
   /** Build the Config when there are no errors (default true); `validate` only needs the diagnostics. */
   readonly normalize?: boolean;
+  /** A pack missing from rules.lock or different from it is an error (`validate --frozen-lockfile`). */
+  readonly frozenLockfile?: boolean;
 }
 
 export interface LoadRulesResult {
@@ -32,6 +37,8 @@ export interface LoadRulesResult {
   readonly config?: Config;
   /** Sorted by file, line, column; no duplicates. */
   readonly diagnostics: Diagnostic[];
+  /** The packs the rules use, as loaded (only when services.yaml has `packs:`). */
+  readonly packs?: readonly PackInfo[];
 }
 
 export const SERVICES_FILE = "services.yaml";
@@ -63,27 +70,104 @@ export async function loadRules(rulesDir: string, options: LoadRulesOptions = {}
     for (const finding of await loadPlugins(plugins, resolve(rulesDir)))
       collector.add(services.toDiagnostic(finding));
   }
+  // Packs merge into the documents before any check, so the checks see (and report on) the merged
+  // rules; `locate` sends each finding back to the file, consumer's or pack's, the value came from.
+  const packs =
+    services?.usable === true && usesPacks(services.value)
+      ? await applyPacks(rulesDir, services, alerts, options)
+      : undefined;
+  if (packs !== undefined) collector.addAll(packs.diagnostics);
   const semantic = { handlers, env, requireEnv: options.requireEnv === true };
-  if (services !== undefined) {
-    check(services, "services", collector, (value) => checkServices(value, semantic));
-  }
-  if (alerts !== undefined) {
-    const ids = services?.usable === true ? serviceIdsOf(services.value) : undefined;
-    check(alerts, "alerts", collector, (value) => checkAlerts(value, ids, semantic));
+  const servicesValue = packs === undefined ? services?.value : packs.merged.services;
+  const alertsValue = packs === undefined ? alerts?.value : packs.merged.alerts;
+  const mapped =
+    (kind: "services" | "alerts", own: YamlFile | undefined) =>
+    (f: Finding): Diagnostic => {
+      if (packs === undefined) return (own as YamlFile).toDiagnostic(f);
+      const at = packs.merged.locate(kind, f.pointer);
+      return at.yaml.toDiagnostic({ ...f, pointer: at.pointer });
+    };
+  if (packs === undefined || packs.complete) {
+    if (services !== undefined) {
+      check(
+        services,
+        servicesValue,
+        "services",
+        collector,
+        (value) => checkServices(value, semantic),
+        mapped("services", services),
+      );
+    }
+    const alertsYaml = alerts ?? (alertsValue === undefined ? undefined : services);
+    if (alertsYaml !== undefined && alertsValue !== undefined) {
+      const ids = services?.usable === true ? serviceIdsOf(servicesValue) : undefined;
+      check(
+        alerts ?? { ...alertsYaml, diagnostics: [], usable: true },
+        alertsValue,
+        "alerts",
+        collector,
+        (value) => checkAlerts(value, ids, semantic),
+        mapped("alerts", alerts),
+      );
+    }
   }
 
   const diagnostics = collector.sorted();
-  if (collector.hasErrors || services === undefined || options.normalize === false) return { diagnostics };
+  const withPacks = packs === undefined ? {} : { packs: packs.packs };
+  if (collector.hasErrors || services === undefined || options.normalize === false)
+    return { diagnostics, ...withPacks };
   const { normalize } = await import("./normalize.js");
   const config = normalize({
     rulesDir,
-    services: services.value as RawServicesFile,
+    services: servicesValue as RawServicesFile,
     servicesFile,
-    ...(alerts === undefined ? {} : { alerts: alerts.value as RawAlertsFile, alertsFile }),
+    ...(alertsValue === undefined ? {} : { alerts: alertsValue as RawAlertsFile, alertsFile }),
     env,
     ...(options.stateDir === undefined ? {} : { overrides: { stateDir: options.stateDir } }),
+    ...(packs === undefined
+      ? {}
+      : { sources: packSources(packs, servicesFile, alertsFile, alerts !== undefined) }),
   });
-  return { config, diagnostics };
+  return { config, diagnostics, ...withPacks };
+}
+
+function usesPacks(doc: unknown): boolean {
+  if (doc === null || typeof doc !== "object") return false;
+  return Object.hasOwn(doc, "packs") || Object.hasOwn(doc, "overrides");
+}
+
+async function applyPacks(
+  rulesDir: string,
+  services: YamlFile,
+  alerts: YamlFile | undefined,
+  options: LoadRulesOptions,
+): Promise<ApplyResult> {
+  const [apply, registry, { readPackageVersion }] = await Promise.all([
+    import("../packs/apply.js"),
+    import("../actions/registry.js"),
+    import("../cli/version.js"),
+  ]);
+  return apply.applyPacks({
+    rulesDir,
+    servicesYaml: services,
+    ...(alerts === undefined ? {} : { alertsYaml: alerts }),
+    isLocalStep: (action) => registry.getHandler(action, "step")?.sideEffects === "local",
+    upkeepVersion: readPackageVersion(),
+    ...(options.frozenLockfile === undefined ? {} : { frozenLockfile: options.frozenLockfile }),
+  });
+}
+
+/** Source refs of pack-provided values point into the pack's files (for `explain` and diagnostics). */
+function packSources(packs: ApplyResult, servicesFile: string, alertsFile: string, hasAlertsFile: boolean) {
+  return {
+    remap: (ref: SourceRef): SourceRef => {
+      const kind = ref.file === servicesFile ? "services" : ref.file === alertsFile ? "alerts" : undefined;
+      if (kind === undefined) return ref;
+      const at = packs.merged.locate(kind, ref.pointer);
+      return { file: at.yaml.file, pointer: at.pointer };
+    },
+    files: [servicesFile, ...(hasAlertsFile ? [alertsFile] : []), ...packs.files],
+  };
 }
 
 function pluginSpecs(doc: unknown): unknown[] {
@@ -96,18 +180,19 @@ function pluginSpecs(doc: unknown): unknown[] {
 
 function check(
   yaml: YamlFile,
+  value: unknown,
   kind: "services" | "alerts",
   collector: DiagnosticCollector,
   semantic: (value: unknown) => ReturnType<typeof checkServices>,
+  toDiagnostic: (finding: Finding) => Diagnostic,
 ): void {
   collector.addAll(yaml.diagnostics);
   if (!yaml.usable) return;
-  const errors = validateSchema(kind, yaml.value);
+  const errors = validateSchema(kind, value);
   if (errors.length > 0) {
-    for (const finding of schemaFindings(errors, yaml.value, { kind }))
-      collector.add(yaml.toDiagnostic(finding));
+    for (const finding of schemaFindings(errors, value, { kind })) collector.add(toDiagnostic(finding));
   }
-  for (const finding of semantic(yaml.value)) collector.add(yaml.toDiagnostic(finding));
+  for (const finding of semantic(value)) collector.add(toDiagnostic(finding));
 }
 
 async function notFound(

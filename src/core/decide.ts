@@ -106,7 +106,10 @@ export function planHeals(
   };
   for (const svc of inOrder(config, graph.order)) {
     const obs = own(observations, svc.id);
-    if ((opts.only !== undefined && !opts.only.includes(svc.id)) || obs === undefined || obs.ok) continue;
+    const forced = opts.force?.includes(svc.id) ?? false;
+    // A forced heal (manual `heal --force`) restarts a service even while its probe passes.
+    if ((opts.only !== undefined && !opts.only.includes(svc.id)) || obs === undefined || (obs.ok && !forced))
+      continue;
     if (!svc.enabled) {
       skip(svc.id, "disabled");
       continue;
@@ -130,14 +133,13 @@ export function planHeals(
       skip(svc.id, "paused");
       continue;
     }
-    const forced = opts.force?.includes(svc.id) ?? false;
     const budget = checkHeal(svc.heal, own(state.heals.heals, svc.id), now);
     if (!forced && !budget.allowed) {
       skip(svc.id, budget.reason, budget.nextAllowedAt);
       continue;
     }
     const trial = breaker.state === "HALF_OPEN";
-    const why = `probe failed: ${obs.detail}`;
+    const why = obs.ok ? "probe passed" : `probe failed: ${obs.detail}`;
     const reason = forced ? `forced; ${why}` : trial ? `${why} (breaker half-open: trial)` : why;
     plan.heals.push({ serviceId: svc.id, trial, forced, reason });
   }
@@ -155,7 +157,12 @@ export function applyHealResult(
   const svc = config.services.find((s) => s.id === serviceId);
   if (svc === undefined) return state;
   const record = { at: result.startedAt, outcome: result.ok ? ("healed" as const) : ("failed" as const) };
-  const heal = recordHeal(own(state.heals.heals, serviceId), { ...record, ...extras(result) }, svc.heal);
+  const previous = own(state.heals.heals, serviceId);
+  const recorded = recordHeal(previous, { ...record, ...extras(result) }, svc.heal);
+  // Lifetime counters (metrics): never trimmed like history; absent in files written before them = 0.
+  const totals = { healed: previous?.totals?.healed ?? 0, failed: previous?.totals?.failed ?? 0 };
+  totals[record.outcome] += 1;
+  const heal: HealState = { ...recorded, totals };
   return { ...state, heals: { ...state.heals, heals: withEntry(state.heals.heals, serviceId, heal) } };
 }
 

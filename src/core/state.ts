@@ -63,6 +63,8 @@ export interface HealState {
   recent: number[];
   /** The last few heals, oldest first, for `explain` and `status`. */
   history: HealRecord[];
+  /** Heals ever recorded per outcome (Prometheus counters); absent in older files, meaning 0. */
+  totals?: Record<HealRecordOutcome, number>;
 }
 
 export type AlertStatus = "inactive" | "pending" | "firing";

@@ -26,6 +26,8 @@ export interface SessionOptions {
   readonly dryRun: boolean;
   readonly only?: readonly string[];
   readonly force?: readonly string[];
+  /** Who forced the heals in `force` (recorded in their heal records). */
+  readonly by?: string;
 }
 
 export function handlerSettings(config: Config): HandlerSettings {
@@ -84,6 +86,7 @@ export async function runSession(
       dryRun: options.dryRun,
       ...(options.only === undefined ? {} : { only: options.only }),
       ...(options.force === undefined ? {} : { force: options.force }),
+      ...(options.by === undefined ? {} : { forcedBy: options.by }),
       outbox,
       extraSilences,
     });
@@ -91,6 +94,10 @@ export async function runSession(
       // The outbox first: if writing the rest fails, a notice recomputed with the same id is not resent.
       await saveOutbox(stateDir, nextOutbox, deps.redactor);
       await saveState(stateDir, state);
+      if (config.runtime.metricsFile !== undefined) {
+        const { writeMetrics } = await import("./metrics.js");
+        await writeMetrics(config, state, report, deps.logger);
+      }
     }
     return { report, state };
   } finally {

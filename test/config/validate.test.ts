@@ -10,7 +10,7 @@ const FIXTURES = fileURLToPath(new URL("../fixtures/rules/", import.meta.url));
 const SHIPPED = fileURLToPath(new URL("../../rules/", import.meta.url));
 
 interface Expected {
-  readonly file: "services.yaml" | "alerts.yaml";
+  readonly file: "services.yaml" | "alerts.yaml" | "pack/services.yaml";
   readonly line: number;
   readonly column: number;
   readonly pointer: string;
@@ -268,6 +268,71 @@ const CASES: Readonly<Record<Exclude<DiagnosticCode, "rules-not-found">, Expecte
     pointer: "/services/api/heal/steps/0/action",
     severity: "warning",
     message: /end with "launchd.kickstart", not "verify"/,
+  },
+  // Rule packs (src/packs): each fixture dir holds its own pack in ./pack.
+  "pack-not-found": {
+    file: "services.yaml",
+    line: 3,
+    column: 12,
+    pointer: "/packs/0/use",
+    message: /no pack at "\.\/missing"/,
+  },
+  "pack-incompatible": {
+    file: "services.yaml",
+    line: 3,
+    column: 12,
+    pointer: "/packs/0/use",
+    message: /supports upkeep >=99, this is upkeep/,
+  },
+  "pack-param": {
+    file: "services.yaml",
+    line: 6,
+    column: 19,
+    pointer: "/packs/0/with/port",
+    message: /pack "web": port must be between 1 and 65535/,
+  },
+  "pack-content": {
+    file: "pack/services.yaml",
+    line: 1,
+    column: 1,
+    pointer: "/defaults",
+    message: /cannot set "defaults"/,
+  },
+  "pack-capability": {
+    file: "pack/services.yaml",
+    line: 5,
+    column: 17,
+    pointer: "/recipes/restart/steps/0/action",
+    hint: "add launchd.unload to capabilities: in the pack's pack.yaml",
+  },
+  "pack-untrusted": {
+    file: "services.yaml",
+    line: 3,
+    column: 5,
+    pointer: "/packs/0",
+    hint: /add trust: \[launchd\.unload\] to the pack entry/,
+  },
+  "pack-shadow": {
+    file: "services.yaml",
+    line: 5,
+    column: 3,
+    pointer: "/services/web~1app",
+    hint: /overrides:/,
+  },
+  "unknown-override": {
+    file: "services.yaml",
+    line: 5,
+    column: 3,
+    pointer: "/overrides/web~1apps",
+    hint: 'did you mean "web/app"?',
+  },
+  "pack-lock": {
+    file: "services.yaml",
+    line: 3,
+    column: 5,
+    pointer: "/packs/0",
+    severity: "warning",
+    message: /does not match rules\.lock: its files changed/,
   },
 };
 

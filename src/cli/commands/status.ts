@@ -11,13 +11,16 @@ import { emptyBreaker, own, type UpkeepState } from "../../core/state.js";
 import { ExitCode } from "../../errors.js";
 import { parseFlags } from "../args.js";
 import { lockHolder } from "../../runtime/lock.js";
+import { CHANNEL_BREAKER, loadOutbox, type OutboxState } from "../../runtime/outbox.js";
+import { loadSilences, silenceState, type SilencesState } from "../../runtime/silences.js";
 import { loadState } from "../../runtime/state-files.js";
 import { loadConfigOrReport } from "../load-config.js";
 
 const HELP = `Usage: upkeep status [options]
 
 Shows, per service, the last status and since when, the breaker state and when it may half-open,
-heals in the current budget window and the budget left, when the next heal is allowed, and firing alerts.
+heals in the current budget window and the budget left, when the next heal is allowed, and firing alerts;
+then alert notifications queued per channel (the outbox) and the ad-hoc silences not yet ended.
 
 Options:
   --rules DIR        rules directory (default ./rules, env UPKEEP_RULES)
@@ -45,6 +48,27 @@ export interface ServiceStatusView {
     last: string | null;
   };
   firingAlerts: { rule: string; level: string; since: string | null; sent: number }[];
+}
+
+export interface OutboxChannelView {
+  channel: string;
+  queued: number;
+  oldestAt: string | null;
+  nextAttemptAt: string | null;
+  lastError: string;
+  breaker: string;
+}
+
+export interface SilenceView {
+  id: string;
+  state: "active" | "pending";
+  services: string[];
+  levels: string[];
+  startsAt: string | null;
+  endsAt: string | null;
+  pauseHealing: boolean;
+  comment: string;
+  createdBy: string;
 }
 
 const iso = (ms: number | null | undefined): string | null =>
@@ -90,6 +114,73 @@ function serviceView(
     },
     firingAlerts: firing,
   };
+}
+
+/** Queued notifications per channel, plus channels whose breaker is not CLOSED. */
+export function outboxView(outbox: OutboxState, now: number): OutboxChannelView[] {
+  const channels = new Set([...outbox.entries.map((e) => e.channel), ...Object.keys(outbox.breakers)]);
+  const views: OutboxChannelView[] = [];
+  for (const channel of [...channels].sort()) {
+    const entries = outbox.entries.filter((e) => e.channel === channel);
+    const breaker = own(outbox.breakers, channel);
+    const state = breaker === undefined ? "CLOSED" : canAttempt(CHANNEL_BREAKER, breaker, now).state;
+    if (entries.length === 0 && state === "CLOSED") continue;
+    const last = entries[entries.length - 1];
+    views.push({
+      channel,
+      queued: entries.length,
+      oldestAt: iso(entries[0]?.createdAt),
+      nextAttemptAt: iso(entries.length === 0 ? null : Math.min(...entries.map((e) => e.nextAttemptAt))),
+      lastError: last?.lastError ?? "",
+      breaker: state,
+    });
+  }
+  return views;
+}
+
+/** Ad-hoc silences (`upkeep silence add`) that are active or still to come. */
+export function silencesView(silences: SilencesState, now: number): SilenceView[] {
+  return silences.silences.flatMap((s) => {
+    const state = silenceState(s, now);
+    if (state === "expired") return [];
+    return [
+      {
+        id: s.id,
+        state,
+        services: [...s.services],
+        levels: [...s.levels],
+        startsAt: iso(s.startsAt),
+        endsAt: iso(s.endsAt),
+        pauseHealing: s.pauseHealing,
+        comment: s.comment,
+        createdBy: s.createdBy,
+      },
+    ];
+  });
+}
+
+function formatExtras(outbox: OutboxChannelView[], silences: SilenceView[]): string[] {
+  const lines: string[] = [];
+  if (outbox.length > 0) lines.push("", "Outbox (notifications waiting for a retry):");
+  for (const o of outbox) {
+    const next = o.nextAttemptAt === null ? "" : `, next try at ${o.nextAttemptAt}`;
+    const error = o.lastError === "" ? "" : `, last error: ${o.lastError}`;
+    lines.push(`  ${o.channel}: ${o.queued} queued${next}${error} [channel breaker ${o.breaker}]`);
+  }
+  if (silences.length > 0) lines.push("", "Silences (ad hoc):");
+  for (const s of silences) {
+    const who = s.services.length === 0 ? "all services" : s.services.join(", ");
+    const levels = s.levels.length === 0 ? "" : ` (levels ${s.levels.join(", ")})`;
+    const when =
+      s.state === "pending"
+        ? `from ${s.startsAt ?? "?"} until ${s.endsAt ?? "?"}`
+        : `until ${s.endsAt ?? "?"}`;
+    lines.push(
+      `  ${s.id}: ${s.state} ${when}: ${who}${levels}${s.pauseHealing ? ", healing paused" : ""}` +
+        `${s.createdBy === "" ? "" : ` by ${s.createdBy}`}${s.comment === "" ? "" : ` - ${s.comment}`}`,
+    );
+  }
+  return lines;
 }
 
 function formatText(views: ServiceStatusView[], tick: string | undefined): string {
@@ -146,22 +237,27 @@ export async function run(argv: string[]): Promise<number> {
   const { config } = await loadConfigOrReport(values, process.env);
   if (config === undefined) return ExitCode.usage;
   const stateDir = config.runtime.stateDir;
-  const [{ state, warnings }, holder] = await Promise.all([
+  const [{ state, warnings }, holder, outbox, silences] = await Promise.all([
     loadState(stateDir, { readOnly: true }),
     lockHolder(stateDir),
+    loadOutbox(stateDir, { readOnly: true }),
+    loadSilences(stateDir, { readOnly: true }),
   ]);
   for (const w of warnings) process.stderr.write(`upkeep: ${w}\n`);
-  const views = statusView(config, state, Date.now());
+  const now = Date.now();
+  const views = statusView(config, state, now);
+  const extras = { outbox: outboxView(outbox, now), silences: silencesView(silences, now) };
   const running =
     holder === undefined
       ? undefined
       : `A tick is running (pid ${holder.pid} since ${new Date(holder.startedAt).toISOString()}).`;
   if (format === "json") {
     process.stdout.write(
-      `${JSON.stringify({ stateDir, tickRunning: holder !== undefined, services: views }, null, 2)}\n`,
+      `${JSON.stringify({ stateDir, tickRunning: holder !== undefined, services: views, ...extras }, null, 2)}\n`,
     );
   } else {
-    process.stdout.write(formatText(views, running));
+    const extra = formatExtras(extras.outbox, extras.silences);
+    process.stdout.write(formatText(views, running) + (extra.length === 0 ? "" : `${extra.join("\n")}\n`));
   }
   return ExitCode.ok;
 }

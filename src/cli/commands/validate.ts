@@ -10,10 +10,12 @@ const OPTIONS = {
   ...RULES_OPTION,
   ...FORMAT_OPTION,
   "require-env": { type: "boolean" },
+  "frozen-lockfile": { type: "boolean" },
   ...HELP_OPTION,
 } as const;
 
 export const HELP = `Usage: upkeep validate [--rules DIR] [--format text|json|github|sarif] [--require-env]
+                       [--frozen-lockfile]
 
 Check the rules (DIR/services.yaml and the optional DIR/alerts.yaml): YAML syntax, the JSON Schemas,
 and semantic checks (handler, recipe, level, channel and service names, dependency cycles, durations,
@@ -24,6 +26,7 @@ Options:
   --format FORMAT    text (default), json, github (annotations; the default when GITHUB_ACTIONS=true)
                      or sarif (SARIF 2.1.0 for code scanning)
   --require-env      an unset \${env:NAME} is an error, not a warning (use on the host that runs upkeep)
+  --frozen-lockfile  a pack missing from DIR/rules.lock or changed since it was written is an error (CI)
   -h, --help         this help
 
 Exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage or internal error.
@@ -49,6 +52,7 @@ export async function run(
   const { diagnostics } = await loadRules(rulesDirFrom(values, env), {
     env,
     requireEnv: values["require-env"] === true,
+    frozenLockfile: values["frozen-lockfile"] === true,
     // Only diagnostics are printed: building the Config would cost time (about 20% with 5,000 services) for nothing.
     normalize: false,
   });

@@ -1,0 +1,155 @@
+/**
+ * A service's recent history for `explain`: what the state files recorded (status, breaker, heals, alert
+ * states) and the last log lines about it. The log is read from its end only (at most TAIL_BYTES), so a
+ * big log costs the same as a small one.
+ */
+import { open } from "node:fs/promises";
+import type { Config, ServiceConfig } from "../config/model.js";
+import { canAttempt } from "../core/breaker.js";
+import { checkHeal } from "../core/budget.js";
+import { alertKey, emptyBreaker, own, type UpkeepState } from "../core/state.js";
+
+export const TAIL_BYTES = 256 * 1024;
+
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+
+export interface LogLine {
+  readonly time: string | null;
+  readonly level: string;
+  readonly msg: string;
+  /** The line's other fields (pid, hostname and the service id left out). */
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface History {
+  status: string;
+  since: string | null;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  lastProbeAt: string | null;
+  lastDetail: string;
+  lastLatencyMs: number | null;
+  breaker: { state: string; retryAt: string | null; isolated: boolean; failures: number; level: number };
+  heals: {
+    budgetLeft: number;
+    nextAllowedAt: string | null;
+    totals: { healed: number; failed: number };
+    history: { at: string | null; outcome: string; forced: boolean; by: string | null }[];
+  };
+  alerts: {
+    rule: string;
+    level: string;
+    status: string;
+    streak: number;
+    since: string | null;
+    sent: number;
+  }[];
+  log: LogLine[];
+}
+
+export function stateHistory(
+  config: Config,
+  service: ServiceConfig,
+  state: UpkeepState,
+  now: number,
+): Omit<History, "log"> {
+  const id = service.id;
+  const record = own(state.services.services, id);
+  const stored = own(state.breakers.breakers, id) ?? emptyBreaker();
+  const attempt = canAttempt(service.breaker, stored, now);
+  const heal = own(state.heals.heals, id);
+  const check = checkHeal(service.heal, heal, now);
+  return {
+    status: record?.lastStatus ?? "unknown",
+    since: iso(record?.since),
+    consecutiveFailures: record?.consecutiveFailures ?? 0,
+    consecutiveSuccesses: record?.consecutiveSuccesses ?? 0,
+    lastProbeAt: iso(record?.lastProbeAt),
+    lastDetail: record?.lastDetail ?? "",
+    lastLatencyMs: record?.lastLatencyMs ?? null,
+    breaker: {
+      state: attempt.state,
+      retryAt: iso(attempt.retryAt),
+      isolated: stored.isolated,
+      failures: stored.failures,
+      level: stored.level,
+    },
+    heals: {
+      budgetLeft: check.budgetLeft,
+      nextAllowedAt: check.allowed ? null : iso(check.nextAllowedAt),
+      totals: { healed: heal?.totals?.healed ?? 0, failed: heal?.totals?.failed ?? 0 },
+      history: (heal?.history ?? []).map((h) => ({
+        at: iso(h.at),
+        outcome: h.outcome,
+        forced: h.forced === true,
+        by: h.by ?? null,
+      })),
+    },
+    alerts: config.alerts.rules.flatMap((rule) => {
+      const alert = own(state.alerts.alerts, alertKey(rule.id, id));
+      if (alert === undefined) return [];
+      return [
+        {
+          rule: rule.id,
+          level: rule.level,
+          status: alert.status,
+          streak: alert.streak,
+          since: iso(alert.since),
+          sent: alert.sent,
+        },
+      ];
+    }),
+  };
+}
+
+/** The last `limit` pino lines whose `service` is `id`, oldest first; a missing log gives none. */
+export async function logTail(
+  file: string,
+  id: string,
+  limit: number,
+  maxBytes = TAIL_BYTES,
+): Promise<LogLine[]> {
+  let text: string;
+  try {
+    const handle = await open(file, "r");
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(0, size - maxBytes);
+      const buffer = Buffer.alloc(size - start);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+      // Reading from the middle of the file: the first line is partial.
+      if (start > 0) text = text.slice(text.indexOf("\n") + 1);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return [];
+  }
+  const lines: LogLine[] = [];
+  for (const line of text.split("\n")) {
+    const parsed = parseLine(line);
+    if (parsed === undefined || parsed["service"] !== id) continue;
+    const { time, level, msg, pid: _pid, hostname: _host, service: _service, ...fields } = parsed;
+    lines.push({
+      time: typeof time === "number" ? iso(time) : typeof time === "string" ? time : null,
+      level: typeof level === "string" ? level : String(level ?? ""),
+      msg: typeof msg === "string" ? msg : "",
+      fields,
+    });
+  }
+  return limit <= 0 ? [] : lines.slice(-limit);
+}
+
+function parseLine(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
