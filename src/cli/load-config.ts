@@ -2,6 +2,7 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { cacheEntry, readCachedConfig, writeCachedConfig } from "../config/config-cache.js";
+import { withEnvFile } from "../config/env-file.js";
 import type { Config } from "../config/model.js";
 import { readPackageVersion } from "./version.js";
 
@@ -30,12 +31,12 @@ export function stateDirFrom(
 export async function loadConfigOrReport(
   flags: RulesFlags,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<{ config?: Config }> {
+): Promise<{ config?: Config; env: Readonly<Record<string, string | undefined>> }> {
   const stateDir = stateDirFrom(flags, env);
   const rulesDir = rulesDirFrom(flags, env);
   const cache = cacheEntry({ version: readPackageVersion(), rulesDir, stateDir, env });
   const cached = cache === undefined ? undefined : readCachedConfig(cache);
-  if (cached !== undefined) return { config: cached };
+  if (cached !== undefined) return withSecrets(cached, env);
   const { loadRules } = await import("../config/validate.js");
   const result = await loadRules(rulesDir, {
     env,
@@ -47,8 +48,18 @@ export async function loadConfigOrReport(
     const { formatText } = await import("./format/diagnostics.js");
     process.stderr.write(formatText(result.diagnostics));
     process.stderr.write("upkeep: the rules have errors; nothing was run and no state was changed.\n");
-    return {};
+    return { env };
   }
   if (cache !== undefined) await writeCachedConfig(cache, result.config);
-  return { config: result.config };
+  return withSecrets(result.config, env);
+}
+
+/** The environment `${env:NAME}` reads at run time: the real one over runtime.envFile's values. */
+function withSecrets(
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+): { config: Config; env: Readonly<Record<string, string | undefined>> } {
+  const merged = withEnvFile(env, config.runtime.envFile);
+  if (merged.problem !== undefined) process.stderr.write(`upkeep: warning: ${merged.problem}\n`);
+  return { config, env: merged.env };
 }

@@ -53,7 +53,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: () => import("./commands/alert.js"),
   },
   schema: {
-    summary: "print a JSON Schema (services | alerts)",
+    summary: "print a JSON Schema (services | alerts | pack | test | handlers/KIND/NAME)",
     load: () => import("./commands/schema.js"),
   },
   launchd: {

@@ -62,10 +62,10 @@ export async function executeTick(flags: RunFlags, options: { dryRun: boolean })
     process.stderr.write(`upkeep: --format must be text or json, not "${format}"\n`);
     return ExitCode.usage;
   }
-  const env = process.env;
-  const loaded = await loadConfigOrReport(flags, env);
+  const loaded = await loadConfigOrReport(flags, process.env);
   if (loaded.config === undefined) return ExitCode.usage;
   const config: Config = loaded.config;
+  const env = loaded.env;
   const unknown = (flags.service ?? []).filter((id) => !config.services.some((s) => s.id === id));
   if (unknown.length > 0) {
     for (const id of unknown) {

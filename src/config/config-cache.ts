@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { envFilePath } from "./env-file.js";
 import type { Config } from "./model.js";
 
 export interface CacheKeyInput {
@@ -25,6 +26,7 @@ export interface CacheEntry {
   readonly key: string;
 }
 
+const ENV_FILE = /^\s*envFile\s*:\s*(\S+)\s*$/m;
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 /** Keys whose presence means the Config depends on more than the two files. */
 const UNCACHEABLE = /^\s*(plugins|packs)\s*:/m;
@@ -64,6 +66,10 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
     hash.update(part).update("\0");
   }
   for (const name of [...names].sort()) hash.update(`${name}=${input.env[name] ?? "\0unset"}\0`);
+  // runtime.envFile may supply values normalization renders: its bytes are part of the key.
+  const envFile = ENV_FILE.exec(services)?.[1];
+  if (envFile !== undefined)
+    hash.update(readOrEmpty(envFilePath(envFile.replace(/^["']|["']$/g, ""), input.rulesDir)) ?? "\0none");
   const slot = createHash("sha256").update(input.rulesDir).digest("hex").slice(0, 16);
   return { file: join(cacheDir(input.env), `config-${slot}.json`), key: hash.digest("hex") };
 }

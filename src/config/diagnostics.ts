@@ -38,6 +38,7 @@ export const DIAGNOSTIC_CODES = {
   "unknown-param": "a template reads a recipe parameter the recipe does not declare",
   "missing-param": "a service does not pass a parameter its recipe requires",
   "unknown-arg": "a service passes a parameter its recipe does not declare",
+  "env-file": "runtime.envFile cannot be read or is readable by other users, so its values are not used",
   "env-unset": "`${env:NAME}` refers to an environment variable that is not set",
   "missing-verify": "heal steps that do not end with `verify`, so a heal is never confirmed",
   "plugin-load": "a plugin named in runtime.plugins cannot be found, loaded or registered",

@@ -22,6 +22,8 @@ export interface RuntimeSettings {
   readonly stateDir: string;
   /** Absolute path of the detailed pino JSON log. */
   readonly logFile: string;
+  /** Absolute path of the KEY=VALUE secrets file `${env:NAME}` falls back to (runtime.envFile). */
+  readonly envFile?: string;
   /** Size-based rotation of the log file. */
   readonly logRotation: { readonly maxBytes: number; readonly keep: number };
   /** Max probes/heals in flight at once. */

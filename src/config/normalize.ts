@@ -6,6 +6,7 @@
  * `${env:NAME}` and `${{ service.* }}` stay as written in handler parameters (resolved at the moment of
  * use, so secrets never live in the Config); only runtime paths are rendered from `env` here.
  */
+import { envFilePath } from "./env-file.js";
 import { DEFAULT_LOG_ROTATION, parseByteSize } from "../byte-size.js";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -155,6 +156,7 @@ function normalizeRuntime(doc: RawServicesFile, input: NormalizeInput, rulesDir:
     systemctlPath: command(raw.systemctl ?? DEFAULTS.runtime.systemctl),
     plugins: (raw.plugins ?? []).map(plugin),
     ...(raw.metrics === undefined ? {} : { metricsFile: fromRules(raw.metrics.file) }),
+    ...(raw.envFile === undefined ? {} : { envFile: envFilePath(raw.envFile, rulesDir) }),
   };
 }
 

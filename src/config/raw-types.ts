@@ -86,6 +86,10 @@ export interface RawRuntime {
     keep?: number;
   };
   /**
+   * KEY=VALUE file (mode 600) with the values `${env:NAME}` reads when the real environment does not set them, e.g. webhook URLs for scheduled runs, which start without your shell's environment. `~` expanded, relative to the rules directory.
+   */
+  envFile?: string;
+  /**
    * Schedule interval (launchd/systemd units, `watch`); default 300s.
    */
   interval?: string;

@@ -6,6 +6,7 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { HandlerKind } from "../actions/types.js";
+import { envFilePath, withEnvFile } from "./env-file.js";
 import { type Diagnostic, DiagnosticCollector } from "./diagnostics.js";
 import { loadYamlFile, type ReadResult, type YamlFile } from "./load.js";
 import type { Config } from "./model.js";
@@ -45,7 +46,7 @@ export const SERVICES_FILE = "services.yaml";
 export const ALERTS_FILE = "alerts.yaml";
 
 export async function loadRules(rulesDir: string, options: LoadRulesOptions = {}): Promise<LoadRulesResult> {
-  const env = options.env ?? process.env;
+  let env = options.env ?? process.env;
   const servicesFile = join(rulesDir, SERVICES_FILE);
   const alertsFile = join(rulesDir, ALERTS_FILE);
   const [servicesRead, alertsRead, handlers] = await Promise.all([
@@ -63,6 +64,23 @@ export async function loadRules(rulesDir: string, options: LoadRulesOptions = {}
 
   const services = servicesRead.ok ? servicesRead.yaml : undefined;
   const alerts = alertsRead.ok ? alertsRead.yaml : undefined;
+  // runtime.envFile supplies `${env:NAME}` values the real environment lacks (scheduled runs).
+  const envFile = services?.usable === true ? envFileSpec(services.value) : undefined;
+  if (services !== undefined && envFile !== undefined) {
+    const merged = withEnvFile(env, envFilePath(envFile, resolve(rulesDir)));
+    env = merged.env;
+    if (merged.problem !== undefined) {
+      collector.add(
+        services.toDiagnostic({
+          pointer: "/runtime/envFile",
+          code: "env-file",
+          severity: "warning",
+          message: merged.problem,
+          hint: "create it with one KEY=VALUE per line and chmod 600; variables set in the environment win",
+        }),
+      );
+    }
+  }
   // Plugins register handlers, so they load before any handler name is checked.
   const plugins = services?.usable === true ? pluginSpecs(services.value) : [];
   if (services !== undefined && plugins.length > 0) {
@@ -230,4 +248,9 @@ async function registryCatalog(): Promise<HandlerCatalog> {
     pluginSchema: (kind: HandlerKind, name: string) =>
       handlerSchemaName(name, kind) === undefined ? registry.getHandler(name, kind)?.schema : undefined,
   };
+}
+
+function envFileSpec(doc: unknown): string | undefined {
+  const runtime = (doc as { runtime?: { envFile?: unknown } } | null)?.runtime;
+  return typeof runtime?.envFile === "string" ? runtime.envFile : undefined;
 }

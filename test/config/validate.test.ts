@@ -246,6 +246,14 @@ const CASES: Readonly<Record<Exclude<DiagnosticCode, "rules-not-found">, Expecte
     pointer: "/services/api/heal/with/plist",
     message: /recipe "restart" has no parameter "plist"/,
   },
+  "env-file": {
+    file: "services.yaml",
+    line: 3,
+    column: 12,
+    pointer: "/runtime/envFile",
+    severity: "warning",
+    message: /cannot read env file .*missing-secrets\.env \(ENOENT\)/,
+  },
   "env-unset": {
     file: "services.yaml",
     line: 4,

@@ -132,7 +132,7 @@ export async function run(argv: string[], env: Env = process.env): Promise<numbe
     );
   }
   if (channel === undefined || extra !== undefined) return usageError("alert test takes exactly one CHANNEL");
-  const { config } = await loadConfigOrReport(values, env);
+  const { config, env: secrets } = await loadConfigOrReport(values, env);
   if (config === undefined) return ExitCode.usage;
   const ids = Object.keys(config.alerts.channels);
   if (!ids.includes(channel)) {
@@ -158,7 +158,7 @@ export async function run(argv: string[], env: Env = process.env): Promise<numbe
     const deps: DeliverDeps = {
       clock: systemClock,
       logger,
-      env,
+      env: secrets,
       redactor,
       settings: handlerSettings(config),
       getHandler,

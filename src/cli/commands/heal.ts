@@ -83,8 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const format = chooseFormat(values.format, ["text", "json"] as const, "text");
   if (!format.ok) return usage(format.message);
 
-  const env = process.env;
-  const { config } = await loadConfigOrReport(values, env);
+  const { config, env } = await loadConfigOrReport(values, process.env);
   if (config === undefined) return ExitCode.usage;
   const service = config.services.find((s) => s.id === id);
   if (service === undefined) {
@@ -97,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!service.enabled) return usage(`"${id}" is disabled in the rules (enabled: false)`);
   const dryRun = values["dry-run"] === true;
   const by = force ? (values.by ?? osUser()) : undefined;
-  return heal(config, id, {
+  return heal(config, env, id, {
     dryRun,
     force,
     by,
@@ -114,7 +113,12 @@ interface HealFlags {
   readonly verbose: boolean;
 }
 
-async function heal(config: Config, id: string, flags: HealFlags): Promise<number> {
+async function heal(
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+  id: string,
+  flags: HealFlags,
+): Promise<number> {
   const redactor = createRedactor();
   if (!flags.dryRun) await rotateLog(config);
   const logger = await createLogger({
@@ -127,7 +131,7 @@ async function heal(config: Config, id: string, flags: HealFlags): Promise<numbe
     logger.info({ service: id, forced: flags.force, by: flags.by }, `manual heal of ${id} requested`);
     const { report } = await runSession(
       config,
-      { clock: systemClock, logger, env: process.env, redactor },
+      { clock: systemClock, logger, env, redactor },
       {
         dryRun: flags.dryRun,
         only: [id],

@@ -71,10 +71,10 @@ export async function run(argv: string[]): Promise<number> {
     return ExitCode.usage;
   }
 
-  const env = process.env;
-  const first = await loadConfigOrReport(values, env);
+  const first = await loadConfigOrReport(values, process.env);
   if (first.config === undefined) return ExitCode.usage;
   let config: Config = first.config;
+  let env = first.env;
 
   const stopper = new AbortController();
   const stop = (): void => stopper.abort(new Error("stopped"));
@@ -96,9 +96,11 @@ export async function run(argv: string[]): Promise<number> {
     for (let tick = 1; tick <= maxTicks && !stopper.signal.aborted; tick += 1) {
       const started = systemClock.now();
       if (tick > 1) {
-        const reloaded = await loadConfigOrReport(values, env);
-        if (reloaded.config !== undefined) config = reloaded.config;
-        else logger.warn({}, "rules are invalid; keeping the last valid rules");
+        const reloaded = await loadConfigOrReport(values, process.env);
+        if (reloaded.config !== undefined) {
+          config = reloaded.config;
+          env = reloaded.env;
+        } else logger.warn({}, "rules are invalid; keeping the last valid rules");
         logger.close();
         logger = await openLogger();
       }
