@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { cacheEntry, readCachedConfig, writeCachedConfig } from "../config/config-cache.js";
 import { withEnvFile } from "../config/env-file.js";
 import type { Config } from "../config/model.js";
+import { suggest } from "../config/suggest.js";
 import { readPackageVersion } from "./version.js";
 
 export interface RulesFlags {
@@ -62,4 +63,12 @@ function withSecrets(
   const merged = withEnvFile(env, config.runtime.envFile);
   if (merged.problem !== undefined) process.stderr.write(`upkeep: warning: ${merged.problem}\n`);
   return { config, env: merged.env };
+}
+
+/** "unknown service" with a did-you-mean, or undefined when the rules define `id`. */
+export function unknownService(config: Config, id: string): string | undefined {
+  const ids = config.services.map((s) => s.id);
+  if (ids.includes(id)) return undefined;
+  const hint = suggest(id, ids);
+  return `unknown service "${id}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`;
 }

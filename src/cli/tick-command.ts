@@ -5,8 +5,7 @@ import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/logger.js";
 import { createRedactor, redactText } from "../runtime/redact.js";
 import { runSession } from "../runtime/session.js";
-import { suggest } from "../config/suggest.js";
-import { loadConfigOrReport } from "./load-config.js";
+import { loadConfigOrReport, unknownService } from "./load-config.js";
 import { formatTickText, tickJson } from "./format/tick.js";
 
 export const RUN_OPTIONS = {
@@ -66,17 +65,9 @@ export async function executeTick(flags: RunFlags, options: { dryRun: boolean })
   if (loaded.config === undefined) return ExitCode.usage;
   const config: Config = loaded.config;
   const env = loaded.env;
-  const unknown = (flags.service ?? []).filter((id) => !config.services.some((s) => s.id === id));
+  const unknown = (flags.service ?? []).flatMap((id) => unknownService(config, id) ?? []);
   if (unknown.length > 0) {
-    for (const id of unknown) {
-      const hint = suggest(
-        id,
-        config.services.map((s) => s.id),
-      );
-      process.stderr.write(
-        `upkeep: unknown service "${id}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}\n`,
-      );
-    }
+    for (const message of unknown) process.stderr.write(`upkeep: ${message}\n`);
     return ExitCode.usage;
   }
   const redactor = createRedactor();

@@ -23,7 +23,7 @@ import { ExitCode, isUpkeepError } from "../../errors.js";
 import { acquireLock } from "../../runtime/lock.js";
 import { readConcern, writeConcern } from "../../runtime/state-store.js";
 import { chooseFormat, parseFlags } from "../args.js";
-import { loadConfigOrReport } from "../load-config.js";
+import { loadConfigOrReport, unknownService } from "../load-config.js";
 
 const HELP = `Usage: upkeep breaker <reset|isolate> SERVICE [options]
 
@@ -87,14 +87,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const { config } = await loadConfigOrReport(values, process.env);
   if (config === undefined) return ExitCode.usage;
-  const service = config.services.find((s) => s.id === id);
-  if (service === undefined) {
-    const hint = suggest(
-      id,
-      config.services.map((s) => s.id),
-    );
-    return usage(`unknown service "${id}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`);
-  }
+  const missing = unknownService(config, id);
+  if (missing !== undefined) return usage(missing);
+  const service = config.services.find((s) => s.id === id) as ServiceConfig;
   const now = Date.now();
   const event: BreakerEvent =
     action === "reset"

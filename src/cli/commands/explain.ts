@@ -4,14 +4,13 @@
  * recent history from the state files and the log. Read-only: no lock, nothing written.
  */
 import type { Config, ServiceConfig } from "../../config/model.js";
-import { suggest } from "../../config/suggest.js";
 import { ExitCode } from "../../errors.js";
 import { logTail, stateHistory, type History } from "../../explain/history.js";
 import { mergedRule, type MergedRule, type Setting } from "../../explain/settings.js";
 import { loadRulesFiles, type Origin } from "../../explain/sources.js";
 import { loadState } from "../../runtime/state-files.js";
 import { chooseFormat, parseFlags } from "../args.js";
-import { loadConfigOrReport } from "../load-config.js";
+import { loadConfigOrReport, unknownService } from "../load-config.js";
 
 const HELP = `Usage: upkeep explain SERVICE [options]
 
@@ -91,14 +90,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const { config } = await loadConfigOrReport(values, process.env);
   if (config === undefined) return ExitCode.usage;
-  const service = config.services.find((s) => s.id === id);
-  if (service === undefined) {
-    const hint = suggest(
-      id,
-      config.services.map((s) => s.id),
-    );
-    return usage(`unknown service "${id}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`);
-  }
+  const missing = unknownService(config, id);
+  if (missing !== undefined) return usage(missing);
+  const service = config.services.find((s) => s.id === id) as ServiceConfig;
   const { explanation, warnings } = await explainService(config, service, { lines, now: Date.now() });
   for (const w of warnings) process.stderr.write(`upkeep: ${w}\n`);
   process.stdout.write(

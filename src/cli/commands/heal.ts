@@ -8,8 +8,7 @@
  * heal counts against the budget and its record says who forced it (--by, default the OS user name).
  */
 import { userInfo } from "node:os";
-import type { Config } from "../../config/model.js";
-import { suggest } from "../../config/suggest.js";
+import type { Config, ServiceConfig } from "../../config/model.js";
 import { ExitCode, isUpkeepError } from "../../errors.js";
 import { systemClock } from "../../runtime/clock.js";
 import { createLogger } from "../../runtime/logger.js";
@@ -18,7 +17,7 @@ import { runSession } from "../../runtime/session.js";
 import type { ServiceReport, TickReport } from "../../runtime/tick.js";
 import { chooseFormat, parseFlags } from "../args.js";
 import { formatTickText, tickJson } from "../format/tick.js";
-import { loadConfigOrReport } from "../load-config.js";
+import { loadConfigOrReport, unknownService } from "../load-config.js";
 import { rotateLog } from "../tick-command.js";
 
 const HELP = `Usage: upkeep heal SERVICE [options]
@@ -85,14 +84,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const { config, env } = await loadConfigOrReport(values, process.env);
   if (config === undefined) return ExitCode.usage;
-  const service = config.services.find((s) => s.id === id);
-  if (service === undefined) {
-    const hint = suggest(
-      id,
-      config.services.map((s) => s.id),
-    );
-    return usage(`unknown service "${id}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`);
-  }
+  const missing = unknownService(config, id);
+  if (missing !== undefined) return usage(missing);
+  const service = config.services.find((s) => s.id === id) as ServiceConfig;
   if (!service.enabled) return usage(`"${id}" is disabled in the rules (enabled: false)`);
   const dryRun = values["dry-run"] === true;
   const by = force ? (values.by ?? osUser()) : undefined;
