@@ -18,7 +18,9 @@ export function alertsCheck(
   ctx: CheckContext,
   miss: Miss,
 ): Mismatch | undefined {
-  const actual = tick.result.alerts;
+  // A pack's tests speak for the pack's rules only: the consumer's own rules may fire alongside.
+  const owns = ctx.ownsRule;
+  const actual = owns === undefined ? tick.result.alerts : tick.result.alerts.filter((a) => owns(a.ruleId));
   const pairs = matchAlerts(expected, actual, (e, a) => alertMatches(e, a, tick, ctx));
   const missing = expected.filter((_, i) => !pairs.has(i));
   const used = new Set(pairs.values());

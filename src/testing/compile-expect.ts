@@ -2,8 +2,10 @@
  * One `expect:` item -> checks placed at its ticks. Ids are checked against the Config here, so a typo
  * in an expectation is a diagnostic with a did-you-mean, not a puzzling failure.
  */
-import { escapeSegment } from "../config/diagnostics.js";
+import { didYouMean, escapeSegment } from "../config/diagnostics.js";
+import { suggest } from "../config/suggest.js";
 import type { Reporter } from "./compile.js";
+import { mapFactIds } from "./ids.js";
 import type { Check, PlacedCheck, RawAlertExpectation, RawExpectation, RawHealExpectation } from "./model.js";
 import { ticksOf, timeOf } from "./moment.js";
 
@@ -47,37 +49,42 @@ export function compileExpectation(
   const add = (check: Check, pointer: string): void => {
     checks.push({ check, pointer });
   };
-  const service = (id: string, pointer: string): boolean => {
-    if (r.config.services.some((s) => s.id === id)) return true;
+  /** The Config's id of a service the expectation names, or undefined (reported) when there is none. */
+  const service = (written: string, pointer: string): string | undefined => {
+    const id = r.ids.service(written);
+    if (r.config.services.some((s) => s.id === id)) return id;
     const hint = r.hint(
-      id,
+      written,
       r.config.services.map((s) => s.id),
     );
-    r.error(pointer, "unknown-service", `the rules have no service "${id}"`, {
+    r.error(pointer, "unknown-service", `the rules have no service ${r.ids.describe(written)}`, {
       atKey: true,
       ...(hint === undefined ? {} : { hint }),
     });
     ok = false;
-    return false;
+    return undefined;
   };
 
-  for (const [id, expected] of Object.entries(e.status ?? {})) {
-    const p = `${base}/status/${escapeSegment(id)}`;
-    if (service(id, p)) add({ kind: "status", service: id, expected }, p);
+  for (const [written, expected] of Object.entries(e.status ?? {})) {
+    const p = `${base}/status/${escapeSegment(written)}`;
+    const id = service(written, p);
+    if (id !== undefined) add({ kind: "status", service: id, expected }, p);
   }
-  for (const [id, expected] of Object.entries(e.breaker ?? {})) {
-    const p = `${base}/breaker/${escapeSegment(id)}`;
-    if (service(id, p)) add({ kind: "breaker", service: id, expected }, p);
+  for (const [written, expected] of Object.entries(e.breaker ?? {})) {
+    const p = `${base}/breaker/${escapeSegment(written)}`;
+    const id = service(written, p);
+    if (id !== undefined) add({ kind: "breaker", service: id, expected }, p);
   }
-  for (const [id, expected] of Object.entries(e.heals ?? {})) {
-    const p = `${base}/heals/${escapeSegment(id)}`;
-    if (!service(id, p)) continue;
+  for (const [written, expected] of Object.entries(e.heals ?? {})) {
+    const p = `${base}/heals/${escapeSegment(written)}`;
+    const id = service(written, p);
+    if (id === undefined) continue;
     if (typeof expected === "string") add({ kind: "heal", service: id, field: "outcome", expected }, p);
     else if (!healChecks(id, expected, p, timing, r, add)) ok = false;
   }
   if (e.alerts !== undefined) {
     if (!e.alerts.every((a, i) => alertIdsKnown(a, `${base}/alerts/${i}`, r))) ok = false;
-    add({ kind: "alerts", expected: e.alerts }, `${base}/alerts`);
+    add({ kind: "alerts", expected: e.alerts.map((a) => mapAlertIds(a, r)) }, `${base}/alerts`);
   }
   for (const [level, expected] of Object.entries(e.alertTotals ?? {})) {
     const p = `${base}/alertTotals/${escapeSegment(level)}`;
@@ -85,9 +92,10 @@ export function compileExpectation(
       add({ kind: "alertTotal", level, expected }, p);
     } else ok = false;
   }
-  for (const [id, expected] of Object.entries(e.facts ?? {})) {
-    const p = `${base}/facts/${escapeSegment(id)}`;
-    if (service(id, p)) add({ kind: "fact", service: id, expected }, p);
+  for (const [written, expected] of Object.entries(e.facts ?? {})) {
+    const p = `${base}/facts/${escapeSegment(written)}`;
+    const id = service(written, p);
+    if (id !== undefined) add({ kind: "fact", service: id, expected: mapFactIds(expected, r.ids) }, p);
   }
   if (!ok) return undefined;
 
@@ -139,6 +147,14 @@ function healChecks(
   return true;
 }
 
+function mapAlertIds(a: RawAlertExpectation, r: Reporter): RawAlertExpectation {
+  return {
+    ...a,
+    ...(a.rule === undefined ? {} : { rule: r.ids.rule(a.rule) }),
+    ...(a.service === undefined ? {} : { service: r.ids.service(a.service) }),
+  };
+}
+
 function alertIdsKnown(a: RawAlertExpectation, base: string, r: Reporter): boolean {
   const alerts = r.config.alerts;
   const results = [
@@ -150,6 +166,7 @@ function alertIdsKnown(a: RawAlertExpectation, base: string, r: Reporter): boole
         "invalid-value",
         "alert rule",
         r,
+        r.ids.rule,
       ),
     a.service === undefined ||
       known(
@@ -159,6 +176,7 @@ function alertIdsKnown(a: RawAlertExpectation, base: string, r: Reporter): boole
         "unknown-service",
         "service",
         r,
+        r.ids.service,
       ),
     a.level === undefined ||
       known(a.level, Object.keys(alerts.levels), `${base}/level`, "unknown-level", "level", r),
@@ -176,9 +194,12 @@ function known(
   code: "invalid-value" | "unknown-service" | "unknown-level" | "unknown-channel",
   what: string,
   r: Reporter,
+  /** Service and rule ids map (ids.ts); levels and channels are always the consumer's own. */
+  map?: (written: string) => string,
 ): boolean {
-  if (ids.includes(value)) return true;
-  const hint = r.hint(value, ids);
-  r.error(pointer, code, `the rules have no ${what} "${value}"`, hint === undefined ? {} : { hint });
+  if (ids.includes(map === undefined ? value : map(value))) return true;
+  const hint = map === undefined ? didYouMean(suggest(value, ids)) : r.hint(value, ids);
+  const shown = map === undefined ? `"${value}"` : r.ids.describe(value);
+  r.error(pointer, code, `the rules have no ${what} ${shown}`, hint === undefined ? {} : { hint });
   return false;
 }

@@ -11,6 +11,7 @@ import type { Config } from "../config/model.js";
 import { suggest } from "../config/suggest.js";
 import { parseDuration } from "../duration.js";
 import { compileExpectation } from "./compile-expect.js";
+import { IDENTITY, type IdMap } from "./ids.js";
 import type { CompiledTest, PlacedCheck, RawTest, RawTestFile } from "./model.js";
 import { DEFAULT_START_MS } from "./moment.js";
 import { MAX_TICKS, parseSeries } from "./notation.js";
@@ -26,6 +27,8 @@ export interface CompileResult {
 /** Reports problems against the test file, at a pointer (or at an offset inside a string value). */
 export interface Reporter {
   readonly config: Config;
+  /** File ids -> Config ids (a pack's tests write the pack's ids, see ids.ts). */
+  readonly ids: IdMap;
   error(
     pointer: string,
     code: DiagnosticCode,
@@ -37,10 +40,16 @@ export interface Reporter {
   hint(value: string, known: Iterable<string>): string | undefined;
 }
 
-export function compileTestFile(yaml: YamlFile, doc: RawTestFile, config: Config): CompileResult {
+export function compileTestFile(
+  yaml: YamlFile,
+  doc: RawTestFile,
+  config: Config,
+  ids: IdMap = IDENTITY,
+): CompileResult {
   const diagnostics: Diagnostic[] = [];
   const reporter: Reporter = {
     config,
+    ids,
     error(pointer, code, message, options = {}) {
       const base = yaml.toDiagnostic({
         pointer,
@@ -54,7 +63,7 @@ export function compileTestFile(yaml: YamlFile, doc: RawTestFile, config: Config
       );
     },
     position: (pointer) => yaml.positionOf(pointer),
-    hint: (value, known) => didYouMean(suggest(value, known)),
+    hint: (value, known) => didYouMean(suggest(value, ids.written(known))),
   };
   const tests: CompiledTest[] = [];
   let group = 0;
@@ -62,7 +71,12 @@ export function compileTestFile(yaml: YamlFile, doc: RawTestFile, config: Config
     const base = `/tests/${escapeSegment(name)}`;
     const compiled = compileTest(name, test, doc, base, reporter, () => group++);
     if (compiled !== undefined)
-      tests.push({ ...compiled, file: yaml.file, position: yaml.positionOf(base, { key: true }) });
+      tests.push({
+        ...compiled,
+        file: yaml.file,
+        position: yaml.positionOf(base, { key: true }),
+        ...(ids === IDENTITY ? {} : { ownsRule: ids.ownsRule }),
+      });
   }
   return { tests, diagnostics: diagnostics.sort(compareDiagnostics) };
 }
@@ -74,7 +88,7 @@ function compileTest(
   base: string,
   r: Reporter,
   nextGroup: () => number,
-): Omit<CompiledTest, "file" | "position"> | undefined {
+): Omit<CompiledTest, "file" | "position" | "ownsRule"> | undefined {
   let ok = true;
   const intervalText = test.interval ?? doc.interval;
   const intervalMs =
@@ -100,13 +114,14 @@ function compileTest(
 
   const series = new Map<string, Uint8Array>();
   const services = new Map(r.config.services.map((s) => [s.id, s]));
-  for (const [id, text] of Object.entries(test.services ?? {})) {
-    const pointer = `${base}/services/${escapeSegment(id)}`;
+  for (const [written, text] of Object.entries(test.services ?? {})) {
+    const pointer = `${base}/services/${escapeSegment(written)}`;
+    const id = r.ids.service(written);
     const service = services.get(id);
     if (service === undefined) {
       ok = false;
-      const hint = r.hint(id, services.keys());
-      r.error(pointer, "unknown-service", `the rules have no service "${id}"`, {
+      const hint = r.hint(written, services.keys());
+      r.error(pointer, "unknown-service", `the rules have no service ${r.ids.describe(written)}`, {
         atKey: true,
         ...(hint === undefined ? {} : { hint }),
       });

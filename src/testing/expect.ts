@@ -20,6 +20,8 @@ export interface Mismatch {
 
 export interface CheckContext {
   readonly config: Config;
+  /** The alert rules `alerts:` compares; default every rule. */
+  readonly ownsRule?: (ruleId: string) => boolean;
   readonly startMs: number;
   readonly intervalMs: number;
 }

@@ -7,7 +7,7 @@ import { formatGithub, formatText } from "../cli/format/diagnostics.js";
 import type { Failure } from "./model.js";
 import { elapsed } from "./moment.js";
 import { ticksPhrase } from "./show.js";
-import type { FileResult, TestRun } from "./runner.js";
+import type { FileResult, PackOfTest, TestRun } from "./runner.js";
 
 export const TEST_FORMATS = ["text", "json", "github"] as const;
 export type TestFormat = (typeof TEST_FORMATS)[number];
@@ -33,17 +33,30 @@ export function summaryLine(run: TestRun): string {
   return `${parts.join("; ")} (${plural(run.files.length, "file")}, ${plural(run.ticks, "simulated tick")})`;
 }
 
+/** `pack api (launchd-service@1.0.0)`: how reports name a pack's tests. */
+export function packLabel(pack: PackOfTest): string {
+  return `pack ${pack.as} (${pack.name}@${pack.version})`;
+}
+
+/** A pack's test file is shown under its pack: `pack api (launchd-service@1.0.0): packs/.../x.test.yaml`. */
+function titleOf(file: FileResult): string {
+  return file.pack === undefined ? file.file : `${packLabel(file.pack)}: ${file.file}`;
+}
+
 export function formatRunText(run: TestRun): string {
   const out: string[] = [];
   const sources = new Map(run.files.map((f) => [f.file, f.text]));
   for (const file of run.files) {
+    // Pack tests: a heading per file, its tests indented under it.
+    const indent = file.pack === undefined ? "" : "  ";
+    if (file.pack !== undefined) out.push(titleOf(file));
     if (file.diagnostics.length > 0) {
-      out.push(`ERROR ${file.file} (not run: the test file or its rules have errors, see below)`);
+      out.push(`${indent}ERROR ${file.file} (not run: the test file or its rules have errors, see below)`);
       continue;
     }
     for (const test of file.tests) {
       out.push(
-        `${test.passed ? "PASS" : "FAIL"} ${file.file} > ${test.name} (${plural(test.ticks, "tick")})`,
+        `${indent}${test.passed ? "PASS" : "FAIL"} ${file.file} > ${test.name} (${plural(test.ticks, "tick")})`,
       );
     }
   }
@@ -57,7 +70,7 @@ export function formatRunText(run: TestRun): string {
       if (test.passed) continue;
       out.push(
         "",
-        `FAIL ${file.file} > ${test.name}${test.description === undefined ? "" : `: ${test.description}`}`,
+        `FAIL ${titleOf(file)} > ${test.name}${test.description === undefined ? "" : `: ${test.description}`}`,
       );
       for (const failure of test.failures) out.push(...failureLines(failure, sources.get(file.file)));
     }
@@ -101,7 +114,8 @@ export function formatRunGithub(run: TestRun): string {
           `actual:   ${f.actual}`,
           ...f.notes,
         ].join("\n");
-        const props = `file=${escapeProperty(f.file)},line=${f.line},col=${f.column},title=${escapeProperty(`upkeep test: ${test.name}`)}`;
+        const title = `upkeep test: ${file.pack === undefined ? "" : `${packLabel(file.pack)}: `}${test.name}`;
+        const props = `file=${escapeProperty(f.file)},line=${f.line},col=${f.column},title=${escapeProperty(title)}`;
         out.push(`::error ${props}::${escapeData(message)}\n`);
       }
     }
@@ -133,6 +147,7 @@ function fileJson(file: FileResult): Record<string, unknown> {
   return {
     file: file.file,
     ...(file.rulesDir === undefined ? {} : { rules: file.rulesDir }),
+    ...(file.pack === undefined ? {} : { pack: file.pack }),
     diagnostics: file.diagnostics,
     tests: file.tests.map((t) => ({
       name: t.name,

@@ -125,6 +125,8 @@ export interface CompiledTest {
   readonly series: ReadonlyMap<string, Uint8Array>;
   /** Sorted by tick. */
   readonly checks: readonly PlacedCheck[];
+  /** The alert rules `alerts:` compares (a pack's tests: the pack's own); default every rule. */
+  readonly ownsRule?: (ruleId: string) => boolean;
 }
 
 /** A failed expectation, ready to print. */

@@ -32,7 +32,12 @@ export interface RunDeps {
 const MAX_LISTED_TICKS = 20;
 
 export function runTest(test: CompiledTest, config: Config, deps: RunDeps): TestResult {
-  const ctx: CheckContext = { config, startMs: test.startMs, intervalMs: test.intervalMs };
+  const ctx: CheckContext = {
+    config,
+    startMs: test.startMs,
+    intervalMs: test.intervalMs,
+    ...(test.ownsRule === undefined ? {} : { ownsRule: test.ownsRule }),
+  };
   const timeline =
     test.ticks * config.services.length <= TIMELINE_MAX_CELLS
       ? new Timeline(config.services.map((s) => s.id))

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { compareDiagnostics, type Diagnostic } from "../config/diagnostics.js";
 import type { Config } from "../config/model.js";
 import { compileTestFile } from "./compile.js";
+import type { IdMap } from "./ids.js";
 import { memoize } from "./memo.js";
 import { parseTestFile, type ParsedTestFile } from "./parse.js";
 import { runTest, type RunDeps, type TestResult } from "./run-test.js";
@@ -16,6 +17,17 @@ export interface ConfigResult {
   readonly diagnostics: readonly Diagnostic[];
   /** The rules directory, for reports. */
   readonly rulesDir?: string;
+  /** How the file's ids map to the Config's (a pack's tests: `namespacedIds(as)`); default as written. */
+  readonly ids?: IdMap;
+  /** Set when the file is a pack's test run for these rules: reports group it under the pack. */
+  readonly pack?: PackOfTest;
+}
+
+/** The pack a test file came with, as the consumer uses it. */
+export interface PackOfTest {
+  readonly as: string;
+  readonly name: string;
+  readonly version: string;
 }
 
 export interface RunTestFilesOptions {
@@ -30,6 +42,7 @@ export interface RunTestFilesOptions {
 export interface FileResult {
   readonly file: string;
   readonly rulesDir?: string;
+  readonly pack?: PackOfTest;
   readonly tests: readonly TestResult[];
   /** Errors in the test file or in the rules it tests: its tests did not run. */
   readonly diagnostics: readonly Diagnostic[];
@@ -90,17 +103,26 @@ async function runParsed(
   const errors = parsed.diagnostics.filter((d) => d.severity === "error").sort(compareDiagnostics);
   if (parsed.doc === undefined || errors.length > 0) return { ...base, tests: [], diagnostics: errors };
   const rules = await options.configFor(parsed);
-  const withRules = rules.rulesDir === undefined ? base : { ...base, rulesDir: rules.rulesDir };
+  const withRules = {
+    ...base,
+    ...(rules.rulesDir === undefined ? {} : { rulesDir: rules.rulesDir }),
+    ...(rules.pack === undefined ? {} : { pack: rules.pack }),
+  };
   const ruleErrors = rules.diagnostics.filter((d) => d.severity === "error");
   if (rules.config === undefined || ruleErrors.length > 0)
     return { ...withRules, tests: [], diagnostics: ruleErrors };
-  const compiled = compileTestFile(parsed.yaml, parsed.doc, rules.config);
+  const compiled = compileTestFile(parsed.yaml, parsed.doc, rules.config, rules.ids);
   if (compiled.diagnostics.length > 0) return { ...withRules, tests: [], diagnostics: compiled.diagnostics };
   const config = rules.config;
   return { ...withRules, tests: compiled.tests.map((t) => runTest(t, config, deps)), diagnostics: [] };
 }
 
-function summarize(files: FileResult[]): TestRun {
+/** One run of several: e.g. the rules' own tests, then their packs' tests. */
+export function combineRuns(...runs: readonly TestRun[]): TestRun {
+  return summarize(runs.flatMap((r) => r.files));
+}
+
+function summarize(files: readonly FileResult[]): TestRun {
   const tests = files.flatMap((f) => f.tests);
   const passed = tests.filter((t) => t.passed).length;
   const broken = files.filter((f) => f.diagnostics.length > 0).length;
