@@ -24,9 +24,12 @@ export interface CacheKeyInput {
 export interface CacheEntry {
   readonly file: string;
   readonly key: string;
+  /** The env file whose bytes are in the key. */
+  readonly envFile?: string;
 }
 
-const ENV_FILE = /^\s*envFile\s*:\s*(\S+)\s*$/m;
+/** `envFile: path`, in block or flow style, quoted or not, with or without a trailing comment. */
+const ENV_FILE = /\benvFile\s*:\s*(?:"([^"]*)"|'([^']*)'|([^\s,}#]+))/;
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 /** Keys whose presence means the Config depends on more than the two files. */
 const UNCACHEABLE = /^\s*(plugins|packs)\s*:/m;
@@ -66,12 +69,22 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
     hash.update(part).update("\0");
   }
   for (const name of [...names].sort()) hash.update(`${name}=${input.env[name] ?? "\0unset"}\0`);
-  // runtime.envFile may supply values normalization renders: its bytes are part of the key.
-  const envFile = ENV_FILE.exec(services)?.[1];
-  if (envFile !== undefined)
-    hash.update(readOrEmpty(envFilePath(envFile.replace(/^["']|["']$/g, ""), input.rulesDir)) ?? "\0none");
+  // runtime.envFile may supply values normalization renders: its path and bytes are part of the key,
+  // and the write checks that the path read here is the one the Config names.
+  let envFile: string | undefined;
+  if (services.includes("envFile")) {
+    const match = ENV_FILE.exec(services);
+    const text = match?.[1] ?? match?.[2] ?? match?.[3];
+    if (text === undefined) return undefined;
+    envFile = envFilePath(text, input.rulesDir);
+    hash.update(`${envFile}\0${readOrEmpty(envFile) ?? "\0none"}\0`);
+  }
   const slot = createHash("sha256").update(input.rulesDir).digest("hex").slice(0, 16);
-  return { file: join(cacheDir(input.env), `config-${slot}.json`), key: hash.digest("hex") };
+  return {
+    file: join(cacheDir(input.env), `config-${slot}.json`),
+    key: hash.digest("hex"),
+    ...(envFile === undefined ? {} : { envFile }),
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -109,7 +122,8 @@ export function isCacheable(config: Config): boolean {
 
 /** Best effort: a cache that cannot be written only costs speed. */
 export async function writeCachedConfig(entry: CacheEntry, config: Config): Promise<void> {
-  if (!isCacheable(config)) return;
+  // Had the key read a different env file than the Config names, a later edit could go unnoticed.
+  if (!isCacheable(config) || config.runtime.envFile !== entry.envFile) return;
   try {
     const { writeFileAtomic } = await import("../runtime/atomic-file.js");
     mkdirSync(dirname(entry.file), { recursive: true, mode: 0o700 });

@@ -63,6 +63,8 @@ export function withEnvFile(
 ): { env: Readonly<Record<string, string | undefined>>; problem?: string } {
   if (file === undefined) return { env };
   const { values, problem } = readEnvFile(file);
-  const merged = { ...values, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) };
+  // An empty real variable does not hide the file's value.
+  const real = Object.entries(env).filter(([, v]) => v !== undefined && v !== "");
+  const merged = { ...values, ...Object.fromEntries(real) };
   return problem === undefined ? { env: merged } : { env: merged, problem };
 }

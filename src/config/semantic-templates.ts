@@ -66,12 +66,13 @@ function envFinding(
     });
     return;
   }
-  if (envCheck.env[name] !== undefined) return;
+  const value = envCheck.env[name];
+  if (value !== undefined && value !== "") return;
   out.push({
     pointer,
     code: "env-unset",
     severity: envCheck.requireEnv ? "error" : "warning",
-    message: `environment variable ${name} is not set`,
+    message: `environment variable ${name} is ${value === "" ? "empty" : "not set"}`,
     hint: envCheck.requireEnv
       ? `set ${name} in the environment upkeep runs in`
       : `set ${name} on the host that runs upkeep (validate --require-env makes this an error)`,

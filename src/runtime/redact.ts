@@ -16,11 +16,30 @@ export function createRedactor(initial: Iterable<string> = []): Redactor {
   const redactor: Redactor = {
     secrets,
     add(value: string) {
-      if (value.length >= MIN_SECRET_LENGTH) secrets.add(value);
+      for (const form of secretForms(value)) if (form.length >= MIN_SECRET_LENGTH) secrets.add(form);
     },
   };
   for (const value of initial) redactor.add(value);
   return redactor;
+}
+
+/**
+ * A secret can come back transformed: percent-encoded in a URL, or (for a webhook URL) as just its path
+ * and query, which is where the token lives, in an endpoint's error message.
+ */
+function secretForms(value: string): string[] {
+  const forms = [value, encodeURIComponent(value), encodeURI(value)];
+  if (/^https?:\/\//i.test(value)) {
+    try {
+      const url = new URL(value);
+      const tail = `${url.pathname}${url.search}`;
+      // A bare "/" or a short path like "/h" is not secret; a token-bearing path is long.
+      if (tail.length >= 8) forms.push(tail);
+    } catch {
+      // Not a URL after all: the value itself is redacted.
+    }
+  }
+  return [...new Set(forms)];
 }
 
 export function redactText(text: string, redactor: Redactor): string {

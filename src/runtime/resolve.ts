@@ -38,7 +38,8 @@ export function resolveParams<T>(value: T, ctx: ResolveContext): Resolved<T> {
   const rendered = renderDeep(value, (ref) => {
     if (ref.kind === "env") {
       const found = ctx.env[ref.name];
-      if (found === undefined) {
+      // An empty variable is as good as unset: sending to "https://hooks/" would only fail later.
+      if (found === undefined || found === "") {
         missingEnv.push(ref.name);
         return undefined;
       }

@@ -1,10 +1,18 @@
 /** The concern files a tick reads and writes, bound to the core's state types. */
 import type { Logger } from "../actions/types.js";
 import { CONCERNS, STATE_VERSION, emptyConcern, type UpkeepState } from "../core/state.js";
+import { isValidConcern } from "../core/state-shape.js";
 import { readAll, writeAll, type ConcernSpec, type Versioned } from "./state-store.js";
 
 const SPECS = Object.fromEntries(
-  CONCERNS.map((name) => [name, { version: STATE_VERSION, fresh: () => emptyConcern(name) }]),
+  CONCERNS.map((name) => [
+    name,
+    {
+      version: STATE_VERSION,
+      fresh: () => emptyConcern(name),
+      validate: (raw: Readonly<Record<string, unknown>>) => isValidConcern(name, raw),
+    },
+  ]),
 ) as { readonly [K in (typeof CONCERNS)[number]]: ConcernSpec<UpkeepState[K]> };
 
 /** `readOnly` for readers without the tick lock (plan, status): they never move a file aside. */

@@ -77,3 +77,26 @@ describe("the Config cache", () => {
     expect(readCachedConfig(slot)).toBeUndefined();
   });
 });
+
+describe("the Config cache with runtime.envFile", () => {
+  it.each([
+    [
+      "block style with a trailing comment",
+      'runtime:\n  envFile: ./secrets.env   # KEY=VALUE lines\n  stateDir: "${env:SD}"\n',
+    ],
+    ["flow style", 'runtime: { envFile: "./secrets.env", stateDir: "${env:SD}" }\n'],
+  ])("misses when the env file changes (%s)", async (_name, runtime) => {
+    writeFileSync(
+      join(dir, "services.yaml"),
+      `version: 1\n${runtime}services:\n  web: { probe: { type: tcp, port: 1 } }\n`,
+    );
+    writeFileSync(join(dir, "secrets.env"), `SD=${join(dir, "a")}\n`, { mode: 0o600 });
+    const first = await loadRules(dir, { env: { XDG_CACHE_HOME: env.XDG_CACHE_HOME } });
+    const slot = entry({ env: { XDG_CACHE_HOME: env.XDG_CACHE_HOME } })!;
+    expect(slot.envFile).toBe(join(dir, "secrets.env"));
+    await writeCachedConfig(slot, first.config!);
+    expect(readCachedConfig(slot)?.runtime.stateDir).toBe(join(dir, "a"));
+    writeFileSync(join(dir, "secrets.env"), `SD=${join(dir, "b")}\n`, { mode: 0o600 });
+    expect(readCachedConfig(entry({ env: { XDG_CACHE_HOME: env.XDG_CACHE_HOME } })!)).toBeUndefined();
+  });
+});

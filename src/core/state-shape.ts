@@ -1,0 +1,90 @@
+/**
+ * Shape checks for state read from disk. A file with the right `version` but a wrong shape (hand edits,
+ * a bug, a half-migrated file) must be moved aside like a corrupt one: trusting it would crash every
+ * tick, or hold a breaker open forever, until someone deleted it by hand.
+ */
+import type { Concern } from "./state.js";
+
+type Check = (value: unknown) => boolean;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const num: Check = (v) => typeof v === "number" && Number.isFinite(v);
+const numOrNull: Check = (v) => v === null || num(v);
+const str: Check = (v) => typeof v === "string";
+const bool: Check = (v) => typeof v === "boolean";
+const oneOf =
+  (...values: string[]): Check =>
+  (v) =>
+    typeof v === "string" && values.includes(v);
+const arrayOf =
+  (item: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(item);
+const optional =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined || check(v);
+
+function shape(fields: Readonly<Record<string, Check>>): Check {
+  return (v) => isRecord(v) && Object.entries(fields).every(([key, check]) => check(v[key]));
+}
+
+function mapOf(entry: Check): Check {
+  return (v) => isRecord(v) && Object.values(v).every(entry);
+}
+
+const serviceRecord = shape({
+  lastStatus: oneOf("up", "down", "blocked"),
+  since: num,
+  consecutiveFailures: num,
+  consecutiveSuccesses: num,
+  lastProbeAt: num,
+  lastDetail: str,
+  lastLatencyMs: num,
+});
+
+const breaker = shape({
+  state: oneOf("CLOSED", "OPEN", "HALF_OPEN"),
+  failures: num,
+  successes: num,
+  recent: arrayOf(num),
+  level: num,
+  openedAt: numOrNull,
+  openUntil: numOrNull,
+  halfOpenDeadline: numOrNull,
+  isolated: bool,
+  healthySince: numOrNull,
+});
+
+const heal = shape({
+  lastHealAt: numOrNull,
+  recent: arrayOf(num),
+  history: arrayOf(shape({ at: num, outcome: oneOf("healed", "failed") })),
+  totals: optional(shape({ healed: num, failed: num })),
+});
+
+const alert = shape({
+  status: oneOf("inactive", "pending", "firing"),
+  streak: num,
+  since: numOrNull,
+  notified: bool,
+  sent: num,
+  lastSentAt: numOrNull,
+  nextReminderAt: numOrNull,
+  resolvedPending: bool,
+  totalSent: num,
+  lastResolvedAt: numOrNull,
+});
+
+const CHECKS: Readonly<Record<Concern, Check>> = {
+  services: shape({ services: mapOf(serviceRecord) }),
+  breakers: shape({ breakers: mapOf(breaker) }),
+  heals: shape({ heals: mapOf(heal) }),
+  alerts: shape({ alerts: mapOf(alert), totals: mapOf(num) }),
+};
+
+/** True when `raw` (a parsed state file of `concern`) has the shape the core relies on. */
+export function isValidConcern(concern: Concern, raw: unknown): boolean {
+  return CHECKS[concern](raw);
+}
