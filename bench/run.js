@@ -7,6 +7,7 @@
  *   2. one tick over 1,000 tcp services (aim: under 1 s)
  *   3. 100 http services that accept but never answer, 2 s probe timeout (aim: under 3 s)
  *   4. `validate` on 5,000 services (bench/validate.bench.mjs)
+ *   5. a thousand simulated days of rule tests (bench/rule-tests.bench.mjs)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -139,9 +140,10 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-// 4. validate
-const validateBench = join(root, "bench", "validate.bench.mjs");
-if (existsSync(validateBench)) {
-  const r = spawnSync(process.execPath, [validateBench], { stdio: "inherit" });
-  process.exitCode = r.status ?? 1;
+// 4. validate, 5. rule tests
+for (const script of ["validate.bench.mjs", "rule-tests.bench.mjs"]) {
+  const file = join(root, "bench", script);
+  if (!existsSync(file)) continue;
+  const r = spawnSync(process.execPath, [file], { stdio: "inherit" });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
 }
