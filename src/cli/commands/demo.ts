@@ -111,8 +111,20 @@ export async function run(argv: string[]): Promise<number> {
     for (const step of healed?.heal.steps ?? [])
       out(`   step ${step.name}: ${step.status} - ${step.description}\n`);
 
-    out(`\n5. Log file: ${config.runtime.logFile} (pino JSON lines)\n`);
+    if (healed !== undefined) {
+      out(
+        `   heal budget: ${healed.heal.budgetLeft} of ${config.services[0]?.heal.budget.max ?? "?"} left this hour; ` +
+          `the next heal of ${victim.title} waits for the 5m cooldown\n`,
+      );
+    }
     logger.close();
+    const logLines = (await readFile(config.runtime.logFile, "utf8").catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
+    out(
+      `\n5. What was recorded: ${logLines.length} pino JSON lines in ${config.runtime.logFile}, ` +
+        `state files in ${config.runtime.stateDir}${values.keep === true ? "" : " (run with --keep to look at them)"}\n`,
+    );
     const ok = healed?.heal.outcome === "healed" && healing.report.failed === 0;
     out(ok ? `\nThe heal worked: ${victim.title} is back.\n` : `\nThe heal did not work.\n`);
     return ok ? ExitCode.ok : ExitCode.failure;
