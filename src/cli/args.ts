@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { closest } from "../config/diagnostics.js";
+import { ExitCode } from "../errors.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -75,4 +76,27 @@ function usageMessage(error: unknown, options: Options): string {
     return `option --${name} ${expected}`;
   }
   return text;
+}
+
+/**
+ * The start every flag-only command shares: parse strictly, refuse stray arguments, answer --help.
+ * Returns the flag values, or the exit code when the command is already done (usage error or help).
+ */
+export function commandFlags<T extends Options>(
+  command: string,
+  argv: readonly string[],
+  options: T,
+  help: () => string,
+): ParsedFlags<T>["values"] | number {
+  const parsed = parseFlags(argv, options);
+  if (!parsed.ok || parsed.positionals.length > 0) {
+    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
+    process.stderr.write(`upkeep ${command}: ${why}\nRun \`upkeep ${command} --help\` for its options.\n`);
+    return ExitCode.usage;
+  }
+  if ((parsed.values as { help?: unknown }).help === true) {
+    process.stdout.write(help());
+    return ExitCode.ok;
+  }
+  return parsed.values;
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ExitCode } from "../../errors.js";
 import { DEMO_DIR } from "../paths.js";
-import { parseFlags } from "../args.js";
+import { commandFlags } from "../args.js";
 import { systemClock } from "../../runtime/clock.js";
 import { createLogger } from "../../runtime/logger.js";
 import { createRedactor } from "../../runtime/redact.js";
@@ -43,17 +43,8 @@ const OPTIONS = { keep: { type: "boolean" }, help: { type: "boolean", short: "h"
 
 export async function run(argv: string[]): Promise<number> {
   // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
-  const parsed = parseFlags(argv, OPTIONS);
-  if (!parsed.ok || parsed.positionals.length > 0) {
-    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
-    process.stderr.write(`upkeep demo: ${why}\nRun \`upkeep demo --help\` for its options.\n`);
-    return ExitCode.usage;
-  }
-  const { values } = parsed;
-  if (values.help === true) {
-    process.stdout.write(HELP);
-    return ExitCode.ok;
-  }
+  const values = commandFlags("demo", argv, OPTIONS, () => HELP);
+  if (typeof values === "number") return values;
   const out = (text: string): void => {
     process.stdout.write(text);
   };

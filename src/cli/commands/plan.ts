@@ -1,21 +1,11 @@
-import { ExitCode } from "../../errors.js";
-import { parseFlags } from "../args.js";
+import { commandFlags } from "../args.js";
 import { executeTick, RUN_OPTIONS, runHelp } from "../tick-command.js";
 
 export async function run(argv: string[]): Promise<number> {
   // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
-  const parsed = parseFlags(argv, RUN_OPTIONS);
-  if (!parsed.ok || parsed.positionals.length > 0) {
-    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
-    process.stderr.write(`upkeep plan: ${why}\nRun \`upkeep plan --help\` for its options.\n`);
-    return ExitCode.usage;
-  }
-  const { values } = parsed;
-  if (values.help === true) {
-    process.stdout.write(
-      runHelp("plan", "Probe for real and decide, then print every step a tick would run; changes nothing."),
-    );
-    return ExitCode.ok;
-  }
+  const values = commandFlags("plan", argv, RUN_OPTIONS, () =>
+    runHelp("plan", "Probe for real and decide, then print every step a tick would run; changes nothing."),
+  );
+  if (typeof values === "number") return values;
   return executeTick(values, { dryRun: true });
 }

@@ -9,7 +9,7 @@ import { canAttempt } from "../../core/breaker.js";
 import { checkHeal } from "../../core/budget.js";
 import { emptyBreaker, own, type UpkeepState } from "../../core/state.js";
 import { ExitCode } from "../../errors.js";
-import { parseFlags } from "../args.js";
+import { commandFlags } from "../args.js";
 import { lockHolder } from "../../runtime/lock.js";
 import { CHANNEL_BREAKER, loadOutbox, type OutboxState } from "../../runtime/outbox.js";
 import { loadSilences, silenceState, type SilencesState } from "../../runtime/silences.js";
@@ -218,17 +218,8 @@ const OPTIONS = {
 
 export async function run(argv: string[]): Promise<number> {
   // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
-  const parsed = parseFlags(argv, OPTIONS);
-  if (!parsed.ok || parsed.positionals.length > 0) {
-    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
-    process.stderr.write(`upkeep status: ${why}\nRun \`upkeep status --help\` for its options.\n`);
-    return ExitCode.usage;
-  }
-  const { values } = parsed;
-  if (values.help === true) {
-    process.stdout.write(HELP);
-    return ExitCode.ok;
-  }
+  const values = commandFlags("status", argv, OPTIONS, () => HELP);
+  if (typeof values === "number") return values;
   const format = values.format ?? "text";
   if (format !== "text" && format !== "json") {
     process.stderr.write("upkeep: --format must be text or json\n");

@@ -3,7 +3,7 @@
  * Rules are re-read before every tick, so edits take effect; invalid edits keep the last good rules.
  */
 import { ExitCode, isUpkeepError } from "../../errors.js";
-import { parseFlags } from "../args.js";
+import { commandFlags } from "../args.js";
 import type { Config } from "../../config/model.js";
 import { parseDuration } from "../../duration.js";
 import { systemClock } from "../../runtime/clock.js";
@@ -42,17 +42,8 @@ const OPTIONS = {
 
 export async function run(argv: string[]): Promise<number> {
   // A mistyped flag is a usage error (exit 2, one line), never an internal error with a stack.
-  const parsed = parseFlags(argv, OPTIONS);
-  if (!parsed.ok || parsed.positionals.length > 0) {
-    const why = parsed.ok ? `unexpected argument "${String(parsed.positionals[0])}"` : parsed.message;
-    process.stderr.write(`upkeep watch: ${why}\nRun \`upkeep watch --help\` for its options.\n`);
-    return ExitCode.usage;
-  }
-  const { values } = parsed;
-  if (values.help === true) {
-    process.stdout.write(HELP);
-    return ExitCode.ok;
-  }
+  const values = commandFlags("watch", argv, OPTIONS, () => HELP);
+  if (typeof values === "number") return values;
   const format = values.format ?? "text";
   if (format !== "text" && format !== "json") {
     process.stderr.write(`upkeep: --format must be text or json\n`);
