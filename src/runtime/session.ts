@@ -73,16 +73,17 @@ export async function runSession(
         staleMs: Math.max(config.runtime.tickTimeoutMs * 2, 15 * 60_000),
       });
   try {
-    const loaded = await loadState(stateDir, { logger: deps.logger, readOnly: options.dryRun });
-    const [outbox, extraSilences] = await Promise.all([
+    const [loaded, outbox, extraSilences, handlers] = await Promise.all([
+      loadState(stateDir, { logger: deps.logger, readOnly: options.dryRun }),
       loadOutbox(stateDir, { logger: deps.logger, readOnly: options.dryRun }),
       adHocSilences(stateDir, { logger: deps.logger, now: deps.clock.now() }),
+      tickDeps(config, deps),
     ]);
     const {
       state,
       report,
       outbox: nextOutbox,
-    } = await runTick(config, loaded.state, await tickDeps(config, deps), {
+    } = await runTick(config, loaded.state, handlers, {
       dryRun: options.dryRun,
       ...(options.only === undefined ? {} : { only: options.only }),
       ...(options.force === undefined ? {} : { force: options.force }),
