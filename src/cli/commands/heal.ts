@@ -143,6 +143,11 @@ async function heal(
     return target?.status === "up" ? ExitCode.ok : ExitCode.failure;
   } catch (error) {
     if (isUpkeepError(error, "E_LOCKED")) {
+      // The request was logged above; say in the log too that nothing ran.
+      logger.warn(
+        { service: id, reason: "locked" },
+        `manual heal of ${id} not run: another tick holds the lock`,
+      );
       process.stderr.write(`upkeep heal: a tick is running, try again when it is done: ${error.message}\n`);
       return ExitCode.locked;
     }
