@@ -7,7 +7,9 @@ import type { Config } from "../config/model.js";
 import { suggest } from "../config/suggest.js";
 import { rulesDirFrom } from "../cli/load-config.js";
 import { ExitCode } from "../errors.js";
-import { absolutePath } from "./runner.js";
+import { homedir } from "node:os";
+import { chooseFormat, parseFlags } from "../cli/args.js";
+import { absolutePath, cliPathWarning, runnerSpec, type RunnerSpec } from "./runner.js";
 
 export const SUBCOMMANDS = ["render", "install", "uninstall", "status"] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -108,4 +110,100 @@ function fromConfig(config: Config, fromFlag: { stateDirFlag?: string }): Loaded
     stateDir: config.runtime.stateDir,
     ...fromFlag,
   };
+}
+
+/** The flags both scheduler commands take, plus the job-name flag (`--label` / `--unit`). */
+export const SCHEDULE_OPTIONS = {
+  rules: { type: "string" },
+  "state-dir": { type: "string" },
+  node: { type: "string" },
+  "dry-run": { type: "boolean" },
+  format: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export interface ScheduleStart {
+  readonly sub: Subcommand;
+  /** The job's name: launchd label or systemd unit. */
+  readonly name: string;
+  readonly format: "text" | "json";
+  readonly dryRun: boolean;
+  readonly node: string | undefined;
+  readonly loaded: Loaded;
+  readonly home: string;
+}
+
+/**
+ * The start `upkeep launchd` and `upkeep systemd` share: flags, --help, the subcommand, the job name
+ * (checked), --format, and the rules (required to render or install). Returns an exit code when done.
+ */
+export async function startSchedule(
+  tool: "launchd" | "systemd",
+  argv: readonly string[],
+  help: string,
+  name: {
+    readonly flag: "label" | "unit";
+    readonly fallback: string;
+    readonly check: (n: string) => string | undefined;
+  },
+): Promise<ScheduleStart | number> {
+  const options = { ...SCHEDULE_OPTIONS, [name.flag]: { type: "string" } } as const;
+  const parsed = parseFlags(argv, options);
+  if (!parsed.ok) {
+    err(`upkeep ${tool}: ${parsed.message}\n`);
+    return ExitCode.usage;
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values["help"] === true) {
+    out(help);
+    return ExitCode.ok;
+  }
+  const sub = pickSubcommand(parsed.positionals, tool);
+  if (typeof sub === "number") return sub;
+  const flag = (key: string): string | undefined =>
+    typeof values[key] === "string" ? values[key] : undefined;
+  const jobName = flag(name.flag) ?? name.fallback;
+  const bad = name.check(jobName);
+  if (bad !== undefined) {
+    err(`upkeep ${tool}: ${bad}\n`);
+    return ExitCode.usage;
+  }
+  const format = chooseFormat(flag("format"), ["text", "json"] as const, "text");
+  if (!format.ok) {
+    err(`upkeep ${tool}: ${format.message}\n`);
+    return ExitCode.usage;
+  }
+  const rules = flag("rules");
+  const stateDir = flag("state-dir");
+  const loaded = await loadForSchedule(
+    {
+      ...(rules === undefined ? {} : { rules }),
+      ...(stateDir === undefined ? {} : { "state-dir": stateDir }),
+    },
+    process.env,
+    sub === "render" || sub === "install",
+  );
+  if (loaded === undefined) return ExitCode.usage;
+  return {
+    sub,
+    name: jobName,
+    format: format.value,
+    dryRun: values["dry-run"] === true,
+    node: flag("node"),
+    loaded,
+    home: homedir(),
+  };
+}
+
+/** What the job runs, from rules that loaded (render/install require them); warns about a fragile CLI path. */
+export function jobSpec(start: ScheduleStart): RunnerSpec {
+  const spec = runnerSpec({
+    config: start.loaded.config as Config,
+    ...(start.loaded.stateDirFlag === undefined ? {} : { stateDir: start.loaded.stateDirFlag }),
+    ...(start.node === undefined ? {} : { nodePath: start.node }),
+    home: start.home,
+  });
+  const warning = cliPathWarning(spec.cliPath);
+  if (warning !== undefined) err(`upkeep: warning: ${warning}\n`);
+  return spec;
 }

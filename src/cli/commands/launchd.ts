@@ -1,7 +1,6 @@
 /** `upkeep launchd render|install|uninstall|status`: the LaunchAgent that runs `upkeep run` on a schedule. */
-import { homedir } from "node:os";
 import { ExitCode } from "../../errors.js";
-import { err, loadForSchedule, type Loaded, out, pickSubcommand } from "../../schedule/command-support.js";
+import { err, jobSpec, type Loaded, out, startSchedule } from "../../schedule/command-support.js";
 import {
   currentUid,
   installOps,
@@ -11,9 +10,7 @@ import {
 } from "../../schedule/launchd.js";
 import { describeOps, executeOps, formatReports, type Op } from "../../schedule/ops.js";
 import { checkLabel, DEFAULT_LABEL, renderPlist } from "../../schedule/plist.js";
-import { cliPathWarning, runnerSpec } from "../../schedule/runner.js";
 import { formatLaunchdStatus, launchdStatus } from "../../schedule/status.js";
-import { chooseFormat, parseFlags } from "../args.js";
 
 const HELP = `Usage: upkeep launchd <render|install|uninstall|status> [options]
 
@@ -37,69 +34,31 @@ The interval is runtime.interval from the rules (default 300s); launchctl is run
 Exit codes: 0 done, 1 a step failed (install/uninstall), 2 usage or bad rules.
 `;
 
-const OPTIONS = {
-  rules: { type: "string" },
-  "state-dir": { type: "string" },
-  label: { type: "string" },
-  node: { type: "string" },
-  "dry-run": { type: "boolean" },
-  format: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, OPTIONS);
-  if (!parsed.ok) {
-    err(`upkeep launchd: ${parsed.message}\n`);
-    return ExitCode.usage;
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
-    out(HELP);
-    return ExitCode.ok;
-  }
-  const sub = pickSubcommand(positionals, "launchd");
-  if (typeof sub === "number") return sub;
-  const label = values.label ?? DEFAULT_LABEL;
-  const badLabel = checkLabel(label);
-  if (badLabel !== undefined) {
-    err(`upkeep launchd: ${badLabel}\n`);
-    return ExitCode.usage;
-  }
-  const format = chooseFormat(values.format, ["text", "json"] as const, "text");
-  if (!format.ok) {
-    err(`upkeep launchd: ${format.message}\n`);
-    return ExitCode.usage;
-  }
-  const env = process.env;
-  const loaded = await loadForSchedule(values, env, sub === "render" || sub === "install");
-  if (loaded === undefined) return ExitCode.usage;
-  const home = homedir();
-  const target = launchdTarget({ label, uid: currentUid(), home, launchctl: loaded.launchctl });
+  const start = await startSchedule("launchd", argv, HELP, {
+    flag: "label",
+    fallback: DEFAULT_LABEL,
+    check: checkLabel,
+  });
+  if (typeof start === "number") return start;
+  const { sub, name: label, loaded, dryRun } = start;
+  const target = launchdTarget({ label, uid: currentUid(), home: start.home, launchctl: loaded.launchctl });
 
   if (sub === "status") {
     const status = await launchdStatus(target, loaded.stateDir);
-    out(format.value === "json" ? `${JSON.stringify(status, null, 2)}\n` : formatLaunchdStatus(status));
+    out(start.format === "json" ? `${JSON.stringify(status, null, 2)}\n` : formatLaunchdStatus(status));
     return ExitCode.ok;
   }
-  if (sub === "uninstall")
-    return apply(uninstallOps(target), values["dry-run"] === true, loaded, "uninstalled");
+  if (sub === "uninstall") return apply(uninstallOps(target), dryRun, loaded, "uninstalled");
 
-  const spec = runnerSpec({
-    config: loaded.config as NonNullable<Loaded["config"]>,
-    ...(loaded.stateDirFlag === undefined ? {} : { stateDir: loaded.stateDirFlag }),
-    ...(values.node === undefined ? {} : { nodePath: values.node }),
-    home,
-  });
-  const warning = cliPathWarning(spec.cliPath);
-  if (warning !== undefined) err(`upkeep: warning: ${warning}\n`);
+  const spec = jobSpec(start);
   const plist = await renderPlist(spec, label);
   if (sub === "render") {
     out(plist);
     return ExitCode.ok;
   }
-  const code = await apply(installOps(target, plist), values["dry-run"] === true, loaded, "installed");
-  if (code === ExitCode.ok && values["dry-run"] !== true) {
+  const code = await apply(installOps(target, plist), dryRun, loaded, "installed");
+  if (code === ExitCode.ok && !dryRun) {
     out(`${label} runs \`upkeep ${spec.args.join(" ")}\` every ${spec.intervalSeconds}s and at load.\n`);
   }
   return code;

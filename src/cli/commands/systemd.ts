@@ -1,9 +1,7 @@
 /** `upkeep systemd render|install|uninstall|status`: a systemd user timer that runs `upkeep run`. */
-import { homedir } from "node:os";
 import { ExitCode } from "../../errors.js";
-import { err, loadForSchedule, type Loaded, out, pickSubcommand } from "../../schedule/command-support.js";
+import { err, jobSpec, type Loaded, out, startSchedule } from "../../schedule/command-support.js";
 import { describeOps, executeOps, formatReports, type Op } from "../../schedule/ops.js";
-import { cliPathWarning, runnerSpec } from "../../schedule/runner.js";
 import { formatSystemdStatus, systemdStatus } from "../../schedule/status.js";
 import {
   installOps,
@@ -19,7 +17,6 @@ import {
   renderTimer,
   systemdUserDir,
 } from "../../schedule/systemd-units.js";
-import { chooseFormat, parseFlags } from "../args.js";
 
 const HELP = `Usage: upkeep systemd <render|install|uninstall|status> [options]
 
@@ -42,75 +39,36 @@ A user timer runs only while you are logged in unless lingering is on: loginctl 
 systemctl is runtime.systemctl from the rules. Exit codes: 0 done, 1 a step failed, 2 usage or bad rules.
 `;
 
-const OPTIONS = {
-  rules: { type: "string" },
-  "state-dir": { type: "string" },
-  unit: { type: "string" },
-  node: { type: "string" },
-  "dry-run": { type: "boolean" },
-  format: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, OPTIONS);
-  if (!parsed.ok) {
-    err(`upkeep systemd: ${parsed.message}\n`);
-    return ExitCode.usage;
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
-    out(HELP);
-    return ExitCode.ok;
-  }
-  const sub = pickSubcommand(positionals, "systemd");
-  if (typeof sub === "number") return sub;
-  const name = values.unit ?? DEFAULT_UNIT;
-  const badName = checkUnitName(name);
-  if (badName !== undefined) {
-    err(`upkeep systemd: ${badName}\n`);
-    return ExitCode.usage;
-  }
-  const format = chooseFormat(values.format, ["text", "json"] as const, "text");
-  if (!format.ok) {
-    err(`upkeep systemd: ${format.message}\n`);
-    return ExitCode.usage;
-  }
-  const env = process.env;
-  const loaded = await loadForSchedule(values, env, sub === "render" || sub === "install");
-  if (loaded === undefined) return ExitCode.usage;
-  const home = homedir();
-  const target = systemdTarget({ name, systemctl: loaded.systemctl, dir: systemdUserDir(home, env) });
+  const start = await startSchedule("systemd", argv, HELP, {
+    flag: "unit",
+    fallback: DEFAULT_UNIT,
+    check: checkUnitName,
+  });
+  if (typeof start === "number") return start;
+  const { sub, name, loaded, dryRun } = start;
+  const target = systemdTarget({
+    name,
+    systemctl: loaded.systemctl,
+    dir: systemdUserDir(start.home, process.env),
+  });
 
   if (sub === "status") {
     const status = await systemdStatus(target);
-    out(format.value === "json" ? `${JSON.stringify(status, null, 2)}\n` : formatSystemdStatus(status));
+    out(start.format === "json" ? `${JSON.stringify(status, null, 2)}\n` : formatSystemdStatus(status));
     return ExitCode.ok;
   }
-  if (sub === "uninstall")
-    return apply(uninstallOps(target), values["dry-run"] === true, loaded, "uninstalled");
+  if (sub === "uninstall") return apply(uninstallOps(target), dryRun, loaded, "uninstalled");
 
-  const spec = runnerSpec({
-    config: loaded.config as NonNullable<Loaded["config"]>,
-    ...(loaded.stateDirFlag === undefined ? {} : { stateDir: loaded.stateDirFlag }),
-    ...(values.node === undefined ? {} : { nodePath: values.node }),
-    home,
-  });
-  const warning = cliPathWarning(spec.cliPath);
-  if (warning !== undefined) err(`upkeep: warning: ${warning}\n`);
+  const spec = jobSpec(start);
   const service = renderService(spec, name);
   const timer = renderTimer(spec, name);
   if (sub === "render") {
     out(`# ${target.service}\n${service}\n# ${target.timer}\n${timer}`);
     return ExitCode.ok;
   }
-  const code = await apply(
-    installOps(target, service, timer),
-    values["dry-run"] === true,
-    loaded,
-    "installed",
-  );
-  if (code === ExitCode.ok && values["dry-run"] !== true) {
+  const code = await apply(installOps(target, service, timer), dryRun, loaded, "installed");
+  if (code === ExitCode.ok && !dryRun) {
     out(`${name}.timer runs \`upkeep ${spec.args.join(" ")}\` every ${spec.intervalSeconds}s.\n`);
     if (!lingerEnabled()) out(`hint: ${lingerHint()}\n`);
   }
