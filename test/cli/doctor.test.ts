@@ -135,9 +135,13 @@ describe("upkeep doctor", () => {
   });
 
   it("reports a tick lock held far longer than a tick may run, and not one held by a running tick", async () => {
+    // A short tickTimeout (stuck after 10 s + 60 s) lets the lock look 3 minutes old: a lock older
+    // than the machine's uptime counts as abandoned, and CI machines are freshly booted.
+    box.cleanup();
+    box = sandbox({ tickTimeout: "10s" });
     mkdirSync(box.stateDir, { recursive: true });
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() - 10 * 60_000);
+    vi.setSystemTime(Date.now() - 3 * 60_000);
     let release: () => Promise<void>;
     try {
       release = await acquireLock(box.stateDir, { owner: "upkeep run" });
