@@ -69,7 +69,10 @@ export interface BreakerSettings {
   readonly backoffFactor: number;
   /** Cap for the grown open duration. */
   readonly maxOpenForMs: number;
-  /** HALF_OPEN may last at most this long before it is treated as a failure (never sticks). */
+  /**
+   * HALF_OPEN may last at most this long before it is treated as a failure. Infinity for services: their
+   * HALF_OPEN ends by checks, never by time (the key is deprecated in rules); finite for channel breakers.
+   */
   readonly halfOpenTimeoutMs: number;
 }
 
@@ -87,6 +90,8 @@ export interface StepSpec {
 }
 
 export interface HealSettings {
+  /** Heal only once this many checks in a row failed (1 = at the first failed check). */
+  readonly after: number;
   readonly cooldownMs: number;
   readonly budget: { readonly max: number; readonly perMs: number };
   /** Whole heal (all steps) is bounded by this. */
@@ -105,6 +110,8 @@ export interface ServiceConfig {
   readonly probe: ProbeSpec;
   readonly breaker: BreakerSettings;
   readonly heal: HealSettings;
+  /** A service that went down `outages` times within `withinMs` is flapping (a fact alert rules read). */
+  readonly flapping: { readonly outages: number; readonly withinMs: number };
   readonly dependsOn: readonly string[];
   readonly tags: readonly string[];
   readonly source: SourceRef;
@@ -124,6 +131,8 @@ export interface LevelSpec {
   readonly threshold: number;
   /** Reminder interval while still firing. */
   readonly cooldownMs: number;
+  /** Consecutive ticks the condition must stop holding before a firing alert resolves. */
+  readonly resolveAfter: number;
   readonly channels: readonly string[];
   /** Lower is more severe; the order the levels are listed in. */
   readonly rank: number;
@@ -133,6 +142,10 @@ export interface AlertRule {
   readonly id: string;
   readonly level: string;
   readonly when: JsonLogic;
+  /** Overrides the level's threshold for this rule (e.g. 1: tell at once). */
+  readonly threshold?: number;
+  /** Overrides the level's reminder interval for this rule. */
+  readonly cooldownMs?: number;
   /** Service ids the rule applies to; empty = all services. */
   readonly services: readonly string[];
   /** Template for firing and reminder messages (`${{ service.title }}` etc.); default used when absent. */

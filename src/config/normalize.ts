@@ -61,9 +61,18 @@ export const DEFAULTS = Object.freeze({
     window: 10,
     minSamples: 5,
     failureRate: 0.5,
-    backoffFactor: 1,
+    // Giving up re-arms with growing waits: openFor, then twice as long each time, up to a day.
+    backoffFactor: 2,
+    maxOpenForMs: 86_400_000,
   } as const),
-  heal: Object.freeze({ cooldownMs: 300_000, budgetMax: 3, budgetPerMs: 3_600_000, timeoutMs: 120_000 }),
+  heal: Object.freeze({
+    after: 1,
+    cooldownMs: 300_000,
+    budgetMax: 3,
+    budgetPerMs: 3_600_000,
+    timeoutMs: 120_000,
+  }),
+  flapping: Object.freeze({ outages: 3, withinMs: 3_600_000 }),
   runtime: Object.freeze({
     stateDir: "~/.upkeep/state",
     intervalMs: 300_000,
@@ -72,7 +81,7 @@ export const DEFAULTS = Object.freeze({
     launchctl: "/bin/launchctl",
     systemctl: "systemctl",
   }),
-  level: Object.freeze({ threshold: 1, cooldownMs: 3_600_000 }),
+  level: Object.freeze({ threshold: 1, cooldownMs: 3_600_000, resolveAfter: 1 }),
 });
 
 export function normalize(input: NormalizeInput): Config {
@@ -180,15 +189,16 @@ function normalizeService(
       params,
       source: source(file, [...pointer, "probe"]),
     },
-    breaker: normalizeBreaker(raw, service, intervalMs),
+    breaker: normalizeBreaker(raw, service),
     heal: normalizeHeal(id, service, raw, file),
+    flapping: normalizeFlapping(raw, service),
     dependsOn: service.dependsOn ?? [],
     tags: service.tags ?? [],
     source: source(file, pointer),
   });
 }
 
-function normalizeBreaker(raw: RawServicesFile, service: RawService, intervalMs: number): BreakerSettings {
+function normalizeBreaker(raw: RawServicesFile, service: RawService): BreakerSettings {
   const merged = { ...raw.defaults?.breaker, ...service.breaker };
   const backoff = { ...raw.defaults?.breaker?.backoff, ...service.breaker?.backoff };
   const d = DEFAULTS.breaker;
@@ -203,14 +213,17 @@ function normalizeBreaker(raw: RawServicesFile, service: RawService, intervalMs:
     minSamples: merged.minSamples ?? d.minSamples,
     failureRate: merged.failureRate ?? d.failureRate,
     backoffFactor: backoff.factor ?? d.backoffFactor,
-    // Default cap: ten times the base open duration; never below the base itself.
-    maxOpenForMs: Math.max(openForMs, duration(backoff.max, 10 * openForMs)),
-    // HALF_OPEN needs successThreshold passing probes, one per tick: the default leaves room for that
-    // many scheduled ticks plus one, and never less than openFor or 5 minutes.
-    halfOpenTimeoutMs: duration(
-      merged.halfOpenTimeout,
-      Math.max(openForMs, 300_000, (successThreshold + 1) * intervalMs),
-    ),
+    maxOpenForMs: Math.max(openForMs, duration(backoff.max, d.maxOpenForMs)),
+    // HALF_OPEN ends by checks, never by time (breaker.halfOpenTimeout is deprecated and ignored).
+    halfOpenTimeoutMs: Number.POSITIVE_INFINITY,
+  };
+}
+
+function normalizeFlapping(raw: RawServicesFile, service: RawService): ServiceConfig["flapping"] {
+  const merged = { ...raw.defaults?.flapping, ...service.flapping };
+  return {
+    outages: merged.outages ?? DEFAULTS.flapping.outages,
+    withinMs: duration(merged.within, DEFAULTS.flapping.withinMs),
   };
 }
 
@@ -219,6 +232,7 @@ function normalizeHeal(id: string, service: RawService, raw: RawServicesFile, fi
   const defaults = raw.defaults?.heal;
   const d = DEFAULTS.heal;
   const limits = {
+    after: heal.after ?? defaults?.after ?? d.after,
     cooldownMs: duration(heal.cooldown ?? defaults?.cooldown, d.cooldownMs),
     budget: {
       max: heal.budget?.max ?? defaults?.budget?.max ?? d.budgetMax,
@@ -279,6 +293,7 @@ function normalizeAlerts(raw: RawAlertsFile | undefined, file: string): AlertsCo
     id,
     threshold: level.threshold ?? DEFAULTS.level.threshold,
     cooldownMs: duration(level.cooldown, DEFAULTS.level.cooldownMs),
+    resolveAfter: level.resolveAfter ?? DEFAULTS.level.resolveAfter,
     channels: level.channels,
     rank,
   }));
@@ -290,6 +305,8 @@ function normalizeAlerts(raw: RawAlertsFile | undefined, file: string): AlertsCo
         id,
         level: rule.level,
         when: rule.when,
+        threshold: rule.threshold,
+        cooldownMs: rule.cooldown === undefined ? undefined : duration(rule.cooldown, 0),
         services: rule.services ?? [],
         message: rule.message,
         resolvedMessage: rule.resolvedMessage,

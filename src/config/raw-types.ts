@@ -142,6 +142,10 @@ export interface RawDefaults {
    */
   heal?: {
     /**
+     * Heal only after this many checks in a row failed (like Monit's `for N cycles`); 1, the default, heals at the first failed check. Waiting uses no budget.
+     */
+    after?: number;
+    /**
      * Minimum time between two heals of the same service; default 5m.
      */
     cooldown?: string;
@@ -151,54 +155,67 @@ export interface RawDefaults {
      */
     timeout?: string;
   };
+  /**
+   * Flapping detection defaults.
+   */
+  flapping?: {
+    /**
+     * Outages (up -> down) that make a service flapping; default 3.
+     */
+    outages?: number;
+    /**
+     * The window the outages are counted in; default 1h.
+     */
+    within?: string;
+  };
 }
 /**
- * Circuit breaker settings: when to stop healing a failing service and when to try again.
+ * Circuit breaker: counts heal outcomes and gives up on a service whose heals do not help (no heals while OPEN), then tries again with growing waits.
  */
 export interface RawBreaker {
   /**
-   * consecutive: open after failureThreshold consecutive failures; rate: open when the failure rate over the last `window` checks reaches failureRate. Default consecutive.
+   * consecutive: give up after failureThreshold failed heals in a row; rate: give up when the share of failed heals among the last `window` heals reaches failureRate. Default consecutive.
    */
   mode?: "consecutive" | "rate";
   /**
-   * Consecutive failures that open the breaker (consecutive mode); default 5.
+   * Failed heals, without one that held in between, after which upkeep gives up (opens the breaker). A heal that succeeded counts as failed when the service fails a check again before successThreshold healthy checks. Default 5.
    */
   failureThreshold?: number;
   /**
-   * Successes in HALF_OPEN that close the breaker; default 2.
+   * Healthy checks in a row after a heal for the heal to hold; in HALF_OPEN, healthy checks in a row that close the breaker. Default 2.
    */
   successThreshold?: number;
   /**
-   * How long the breaker stays OPEN before trying recovery (HALF_OPEN); default 60s.
+   * How long upkeep waits after giving up before one trial heal (HALF_OPEN); grows with backoff. Default 60s.
    */
   openFor?: string;
   /**
-   * Rate mode: number of most recent checks considered; default 10.
+   * Rate mode: number of most recent heal outcomes considered; default 10.
    */
   window?: number;
   /**
-   * Rate mode: checks needed in the window before the rate counts; default 5.
+   * Rate mode: heal outcomes needed in the window before the rate counts; default 5.
    */
   minSamples?: number;
   /**
-   * Rate mode: failure ratio (0 < rate <= 1) that opens the breaker; default 0.5.
+   * Rate mode: failed-heal ratio (0 < rate <= 1) that opens the breaker; default 0.5.
    */
   failureRate?: number;
   /**
-   * Grow the OPEN duration each time the breaker re-opens without recovering.
+   * Each time upkeep gives up again without a heal holding in between, the wait before the next trial grows.
    */
   backoff?: {
     /**
-     * Each consecutive re-open multiplies openFor by this; 1 (the default) keeps it fixed.
+     * Each re-open multiplies the wait by this; default 2 (1 keeps it fixed at openFor).
      */
     factor?: number;
     /**
-     * Upper bound of the grown OPEN duration; default 10 x openFor.
+     * Upper bound of the grown wait; default 1d.
      */
     max?: string;
   };
   /**
-   * HALF_OPEN lasting longer than this counts as a failure (the breaker never sticks); default the largest of openFor, 5m and (successThreshold + 1) x runtime.interval.
+   * Deprecated, no effect: HALF_OPEN ends by checks (successThreshold healthy checks close it, a failed trial re-opens it), never by time.
    */
   halfOpenTimeout?: string;
 }
@@ -312,6 +329,19 @@ export interface RawService {
   breaker?: RawBreaker;
   heal?: RawHeal;
   /**
+   * Flapping detection, merged over defaults.flapping.
+   */
+  flapping?: {
+    /**
+     * Outages (up -> down) that make a service flapping; default 3.
+     */
+    outages?: number;
+    /**
+     * The window the outages are counted in; default 1h.
+     */
+    within?: string;
+  };
+  /**
    * Ids of services this one needs; while one is down this one is reported blocked, not healed.
    *
    * Items: An id: lowercase letters, digits, '.', '_' and '-'; rules from a pack are namespaced ns/id.
@@ -336,6 +366,10 @@ export interface RawProbe {
  * How to heal the service: a recipe with arguments, or inline steps, plus heal limits.
  */
 export interface RawHeal {
+  /**
+   * Heal only after this many checks in a row failed (like Monit's `for N cycles`); 1, the default, heals at the first failed check. Waiting uses no budget.
+   */
+  after?: number;
   /**
    * Minimum time between two heals of the same service; default 5m.
    */
@@ -426,6 +460,10 @@ export interface RawLevel {
    */
   cooldown?: string;
   /**
+   * Consecutive ticks a firing alert's rule must stop matching before it resolves (hysteresis for flapping services); default 1.
+   */
+  resolveAfter?: number;
+  /**
    * Ids of the channels the level's alerts go to.
    *
    * @minItems 1
@@ -454,6 +492,14 @@ export interface RawAlertRule {
         [k: string]: unknown;
       }
     | boolean;
+  /**
+   * Consecutive ticks this rule must match before it fires, instead of its level's threshold (1: at once).
+   */
+  threshold?: number;
+  /**
+   * Reminder interval for this rule, instead of its level's cooldown.
+   */
+  cooldown?: string;
   /**
    * Ids of the services the rule applies to; default all.
    *

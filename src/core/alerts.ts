@@ -2,8 +2,12 @@
  * The alert policy for one alert (one rule applied to one service), stepped once per tick in which the
  * service was observed.
  *
- * - It fires when the condition held for `level.threshold` consecutive ticks, then reminds every
- *   `level.cooldownMs` while the condition keeps holding. At most one notice per step.
+ * - It fires when the condition held for `level.threshold` (or the rule's `threshold`) consecutive ticks,
+ *   then reminds every `level.cooldownMs` (or the rule's `cooldown`) while the condition keeps holding. At
+ *   most one notice per step.
+ * - A firing alert resolves once the condition failed `level.resolveAfter` consecutive ticks (hysteresis:
+ *   a flapping service does not page and resolve every tick); a tick that holds again continues it.
+ * - A blocked service (a dependency is down) is not judged: its firing alerts stay firing, muted.
  * - Muting (a silence, or inhibition because a dependency is down) never changes the state machine, only
  *   what is sent: a muted alert still becomes "firing". Reminders that fall due while muted are skipped
  *   (the schedule moves on), not queued. A firing alert nobody was told about is announced with a
@@ -106,7 +110,13 @@ export function stepAlert(
   };
 
   if (!matches) {
-    const cleared: AlertState = { ...prev, status: "inactive", streak: 0 };
+    if (prev.status === "firing") {
+      // Blocked says nothing about the service itself: the episode goes on, muted, until it is judged again.
+      if (opts.inhibited) return { state: prev };
+      const clear = (prev.clearStreak ?? 0) + 1;
+      if (clear < Math.max(1, level.resolveAfter)) return { state: { ...prev, clearStreak: clear } };
+    }
+    const cleared: AlertState = withoutClearStreak({ ...prev, status: "inactive", streak: 0 });
     if (prev.status === "firing") {
       const ended = { ...cleared, lastResolvedAt: now };
       if (!(prev.notified && rule.sendResolved)) return { state: endEpisode(ended) };
@@ -116,8 +126,9 @@ export function stepAlert(
   }
 
   const streak = prev.streak + 1;
-  if (prev.status === "firing") return remind({ ...prev, streak }, level, now, opts, send);
-  if (streak < Math.max(1, level.threshold)) {
+  const reminderMs = rule.cooldownMs ?? level.cooldownMs;
+  if (prev.status === "firing") return remind(withoutClearStreak({ ...prev, streak }), reminderMs, now, opts, send);
+  if (streak < Math.max(1, rule.threshold ?? level.threshold)) {
     const pending: AlertState = { ...prev, status: "pending", streak };
     if (!prev.resolvedPending || opts.silenced) return { state: pending };
     const sent = resolve(pending);
@@ -125,22 +136,22 @@ export function stepAlert(
   }
   if (prev.resolvedPending) {
     // Fired again before its resolution could be announced: the announced episode goes on.
-    return remind({ ...prev, status: "firing", streak, resolvedPending: false }, level, now, opts, send);
+    return remind({ ...prev, status: "firing", streak, resolvedPending: false }, reminderMs, now, opts, send);
   }
   const firing: AlertState = { ...endEpisode(prev), status: "firing", streak, since: now };
-  return remind(firing, level, now, opts, send);
+  return remind(firing, reminderMs, now, opts, send);
 }
 
 /** A firing alert that still holds: first notice if none went out yet, else a reminder when due. */
 function remind(
   s: AlertState,
-  level: LevelSpec,
+  reminderMs: number,
   now: number,
   opts: AlertStepOptions,
   send: (s: AlertState, kind: AlertIntentKind) => AlertStep,
 ): AlertStep {
   const muted = opts.silenced || opts.inhibited;
-  const cooldown = Math.max(0, level.cooldownMs);
+  const cooldown = Math.max(0, reminderMs);
   if (!s.notified) {
     if (muted) return { state: s };
     return send({ ...s, notified: true, nextReminderAt: now + cooldown }, "firing");
@@ -151,6 +162,12 @@ function remind(
   if (!muted) return send({ ...s, nextReminderAt: now + cooldown }, "reminder");
   const skipped = cooldown === 0 ? now : due + (Math.floor((now - due) / cooldown) + 1) * cooldown;
   return { state: { ...s, nextReminderAt: skipped } };
+}
+
+function withoutClearStreak(s: AlertState): AlertState {
+  if (s.clearStreak === undefined) return s;
+  const { clearStreak: _cleared, ...rest } = s;
+  return rest;
 }
 
 function endEpisode(s: AlertState): AlertState {

@@ -76,18 +76,23 @@ export function maxLevel(settings: BreakerSettings): number {
   return level;
 }
 
+/**
+ * `slackMs`: an OPEN that ends within this much after `now` counts as ended (scheduled ticks arrive a
+ * little early or late; see src/core/gates.ts).
+ */
 export function stepBreaker(
   settings: BreakerSettings,
   state: BreakerState,
   event: BreakerEvent,
   now: number,
+  slackMs = 0,
 ): BreakerStep {
   const decisions: BreakerDecision[] = [];
   if (event.type === "reset") {
     decisions.push({ type: "reset" });
     return { state: emptyBreaker(), decisions };
   }
-  const s = settle(settings, state, now, event.type === "tick", decisions);
+  const s = settle(settings, state, now, event.type === "tick", decisions, slackMs);
   switch (event.type) {
     case "tick":
       return { state: s, decisions };
@@ -108,8 +113,13 @@ export function stepBreaker(
 }
 
 /** Whether an attempt (a heal, a call) may go ahead now: the view a `tick` event would produce. */
-export function canAttempt(settings: BreakerSettings, state: BreakerState, now: number): AttemptCheck {
-  const s = settle(settings, state, now, true, []);
+export function canAttempt(
+  settings: BreakerSettings,
+  state: BreakerState,
+  now: number,
+  slackMs = 0,
+): AttemptCheck {
+  const s = settle(settings, state, now, true, [], slackMs);
   if (s.state !== "OPEN") return { allowed: true, state: s.state };
   const check: AttemptCheck = { allowed: false, state: "OPEN", reason: s.isolated ? "isolated" : "open" };
   if (s.openUntil !== null) check.retryAt = s.openUntil;
@@ -168,6 +178,7 @@ function settle(
   now: number,
   applyDeadline: boolean,
   out: BreakerDecision[],
+  slackMs = 0,
 ): BreakerState {
   if (s.state === "CLOSED") return decay(settings, s, now);
   if (s.state === "OPEN") {
@@ -178,8 +189,10 @@ function settle(
       cur = { ...s, openedAt: now, openUntil: until };
       out.push({ type: "clock-adjusted", until });
     }
-    return cur.openUntil !== null && now >= cur.openUntil ? halfOpen(settings, cur, now, out) : cur;
+    return cur.openUntil !== null && now + slackMs >= cur.openUntil ? halfOpen(settings, cur, now, out) : cur;
   }
+  // Heal breakers have no HALF_OPEN deadline: their trial waits for the next failed check, however long.
+  if (!Number.isFinite(settings.halfOpenTimeoutMs)) return s;
   let cur = s;
   const latest = now + settings.halfOpenTimeoutMs;
   if (s.halfOpenDeadline === null || s.halfOpenDeadline > latest) {

@@ -19,26 +19,51 @@ export type HealCheck =
   | { allowed: true; budgetLeft: number }
   | {
       allowed: false;
+      /** The gate that holds longest (budget when both refuse). */
       reason: "cooldown" | "budget";
       /** Earliest time both the cooldown and the budget allow a heal; `null` if never (max <= 0). */
       nextAllowedAt: number | null;
       budgetLeft: number;
+      /** Set when the cooldown refuses: when it ends. */
+      cooldownUntil?: number;
+      /** Set when the budget refuses: when a heal leaves the window (null: max is 0, never). */
+      budgetUntil?: number | null;
     };
 
-export function checkHeal(settings: HealSettings, healState: HealState | undefined, now: number): HealCheck {
+/**
+ * `slackMs`: a cooldown or budget slot that ends within this much after `now` counts as ended (see
+ * src/core/gates.ts on why ticks need it).
+ */
+export function checkHeal(
+  settings: HealSettings,
+  healState: HealState | undefined,
+  now: number,
+  slackMs = 0,
+): HealCheck {
   const heal = settleHeal(settings, healState ?? emptyHeal(), now);
   const max = settings.budget.max;
-  const used = heal.recent.length;
+  const at = now + slackMs;
+  // Heals that still count at `at`: a heal started at t counts until t + per (exclusive).
+  const counted = heal.recent.filter((t) => t + settings.budget.perMs > at);
+  const used = counted.length;
   const budgetLeft = Math.max(0, max - used);
-  const cooldownUntil = heal.lastHealAt === null ? null : heal.lastHealAt + settings.cooldownMs;
-  const inCooldown = cooldownUntil !== null && now < cooldownUntil;
-  if (max <= 0) return { allowed: false, reason: "budget", nextAllowedAt: null, budgetLeft: 0 };
+  if (max <= 0)
+    return { allowed: false, reason: "budget", nextAllowedAt: null, budgetLeft: 0, budgetUntil: null };
+  const cooldownEnd = heal.lastHealAt === null ? null : heal.lastHealAt + settings.cooldownMs;
+  const cooldownUntil = cooldownEnd !== null && at < cooldownEnd ? cooldownEnd : undefined;
   // The oldest heal that must age out before one more fits.
-  const blocking = used >= max ? heal.recent[used - max] : undefined;
-  const budgetUntil = blocking === undefined ? null : blocking + settings.budget.perMs;
-  if (budgetUntil === null && !inCooldown) return { allowed: true, budgetLeft };
+  const blocking = used >= max ? counted[used - max] : undefined;
+  const budgetUntil = blocking === undefined ? undefined : blocking + settings.budget.perMs;
+  if (budgetUntil === undefined && cooldownUntil === undefined) return { allowed: true, budgetLeft };
   const nextAllowedAt = Math.max(cooldownUntil ?? now, budgetUntil ?? now);
-  return { allowed: false, reason: budgetUntil !== null ? "budget" : "cooldown", nextAllowedAt, budgetLeft };
+  return {
+    allowed: false,
+    reason: budgetUntil !== undefined && budgetUntil >= (cooldownUntil ?? 0) ? "budget" : "cooldown",
+    nextAllowedAt,
+    budgetLeft,
+    ...(cooldownUntil === undefined ? {} : { cooldownUntil }),
+    ...(budgetUntil === undefined ? {} : { budgetUntil }),
+  };
 }
 
 /** Records a heal (forced or not), dropping entries that left the window and trimming the history. */

@@ -1,7 +1,9 @@
 /**
- * One tick's decisions, pure. The runtime calls them in waves:
- *   planHeals -> run heals -> applyHealResult each -> re-probe the dependents of healed services ->
- *   planHeals({ only: those dependents }) -> ... -> finishTick with the final observations.
+ * One tick's decisions, pure, all at one instant `now` (the tick's start). src/core/tick-flow.ts calls
+ * them in this order, for `upkeep run` and for `upkeep test` alike:
+ *   applyChecks (the first probe of each service feeds its breaker) -> planHeals -> heals run ->
+ *   applyHealResult each -> re-probe what depends on recovered services -> planHeals again -> ... ->
+ *   finishTick with the final observations (status records, facts, alerts).
  *
  * Blocked: a service whose probe failed while a dependency's probe failed too (that dependency being down,
  * or blocked itself) is blocked: not healed, not fed to its breaker, its alerts inhibited. A service whose
@@ -11,19 +13,19 @@
 import type { Config, ServiceConfig, Silence } from "../config/model.js";
 import type { HealOutcome, ServiceFacts, ServiceStatus } from "./facts.js";
 import { evaluateAlerts, type AlertEvaluation, type AlertIntent, type AlertRuleError } from "./alerts.js";
-import { canAttempt, stepBreaker, type BreakerDecision } from "./breaker.js";
 import { checkHeal, recordHeal, settleHeal } from "./budget.js";
+import { bindingGate, checkGates, gateSlackMs, type GateRefusal } from "./gates.js";
 import { blockedBy, buildGraph } from "./graph.js";
 import { isHealingPaused } from "./silence.js";
 import {
-  emptyBreaker,
-  own,
-  withEntry,
-  type BreakerState,
-  type HealState,
-  type ServiceRecord,
-  type UpkeepState,
-} from "./state.js";
+  emptyHealBreaker,
+  hasGivenUp,
+  stepHealBreaker,
+  upgradeHealBreaker,
+  type HealBreakerDecision,
+  type HealBreakerEvent,
+} from "./heal-breaker.js";
+import { own, withEntry, type BreakerState, type HealState, type ServiceRecord, type UpkeepState } from "./state.js";
 
 export type Observation = {
   ok: boolean;
@@ -42,10 +44,31 @@ export interface HealIntent {
   reason: string;
 }
 
+/**
+ * Why a failed service was not healed. Refusals (a limit said no): `cooldown`, `budget`, `breaker-open`.
+ * Skips (nothing to do, or not now by design): `blocked`, `waiting` (heal.after), `paused`, `no-steps`,
+ * `disabled`; `no-step-ran` is added by the tick when every step's `when` was false.
+ */
 export type SkipReason =
-  "blocked" | "breaker-open" | "cooldown" | "budget" | "paused" | "no-steps" | "disabled";
+  | "blocked"
+  | "breaker-open"
+  | "cooldown"
+  | "budget"
+  | "paused"
+  | "waiting"
+  | "no-steps"
+  | "no-step-ran"
+  | "disabled";
 
-export type Skip = { reason: string; nextAllowedAt?: number };
+export type Skip = {
+  reason: string;
+  /** When every gate lets a heal through (refusals and pauses with a known end). */
+  nextAllowedAt?: number;
+  /** Every gate that said no, binding one included. */
+  refusedBy?: readonly GateRefusal[];
+};
+
+export const REFUSAL_REASONS: ReadonlySet<string> = new Set(["cooldown", "budget", "breaker-open"]);
 
 export interface HealPlan {
   /** In dependency order. */
@@ -65,8 +88,8 @@ export interface PlanOptions {
 
 export interface HealResult {
   ok: boolean;
-  startedAt: number;
-  finishedAt: number;
+  /** Steps that ran (not skipped by `when`); a heal that ran none is not a heal and is not recorded. */
+  ran: number;
   forced?: boolean;
   by?: string;
 }
@@ -74,19 +97,58 @@ export interface HealResult {
 export interface TickHeal {
   outcome: "healed" | "failed" | "refused" | "skipped";
   reason: string;
+  refusedBy?: readonly string[];
+  nextAllowedAt?: number | null;
 }
 
 export type { AlertEvaluation, EvaluateLogic } from "./alerts.js";
-export type FinishOptions = AlertEvaluation;
+
+export interface FinishOptions extends AlertEvaluation {
+  /** Services whose first probe of the tick failed on their own (not blocked): what a heal in the tick hid. */
+  wentDown?: ReadonlySet<string>;
+}
 
 export interface TickResult {
   state: UpkeepState;
   facts: Record<string, ServiceFacts>;
   alerts: AlertIntent[];
-  /** Only services whose breaker logged something. */
-  breakerDecisions: Record<string, BreakerDecision[]>;
   /** Alert conditions that threw; their alert state is left as it was. */
   errors: AlertRuleError[];
+}
+
+export interface BreakerChange {
+  state: UpkeepState;
+  /** Only services whose breaker logged something. */
+  decisions: Record<string, HealBreakerDecision[]>;
+}
+
+/**
+ * The first probe of each observed service is one check for its breaker: it completes a heal's
+ * probation, is a relapse, or counts toward closing a HALF_OPEN breaker. Blocked services are not judged.
+ */
+export function applyChecks(
+  config: Config,
+  state: UpkeepState,
+  observations: Readonly<Record<string, Observation>>,
+  now: number,
+  silences: readonly Silence[] = config.alerts.silences,
+): BreakerChange {
+  const graph = buildGraph(config.services);
+  const failed = failedServices(config, state, observations);
+  const slack = gateSlackMs(config);
+  const breakers = { ...state.breakers.breakers };
+  const decisions: Record<string, HealBreakerDecision[]> = {};
+  for (const svc of config.services) {
+    const obs = own(observations, svc.id);
+    if (obs === undefined || !svc.enabled || svc.heal.steps.length === 0) continue;
+    if (!obs.ok && blockedBy(graph, svc.id, failed).length > 0) continue;
+    // A maintenance window stops services on purpose: what it does proves nothing about heals.
+    if (isHealingPaused(silences, svc.id, now)) continue;
+    const step = stepHealBreaker(svc.breaker, breakerOf(state, svc.id), { type: "check", ok: obs.ok }, now, slack);
+    breakers[svc.id] = step.state;
+    if (step.decisions.length > 0) decisions[svc.id] = step.decisions;
+  }
+  return { state: { ...state, breakers: { version: 1, breakers } }, decisions };
 }
 
 export function planHeals(
@@ -99,11 +161,10 @@ export function planHeals(
   const graph = buildGraph(config.services);
   const failed = failedServices(config, state, observations);
   const silences = opts.silences ?? config.alerts.silences;
+  const slackMs = gateSlackMs(config);
   const plan: HealPlan = { heals: [], skipped: {}, blocked: {} };
-  const skip = (id: string, reason: SkipReason, nextAllowedAt?: number | null): void => {
-    const entry: Skip = nextAllowedAt == null ? { reason } : { reason, nextAllowedAt };
-    plan.skipped = withEntry(plan.skipped, id, entry);
-  };
+  const skipped = new Map<string, Skip>();
+  const blocked = new Map<string, string[]>();
   for (const svc of inOrder(config, graph.order)) {
     const obs = own(observations, svc.id);
     const forced = opts.force?.includes(svc.id) ?? false;
@@ -111,59 +172,79 @@ export function planHeals(
     if ((opts.only !== undefined && !opts.only.includes(svc.id)) || obs === undefined || (obs.ok && !forced))
       continue;
     if (!svc.enabled) {
-      skip(svc.id, "disabled");
+      skipped.set(svc.id, { reason: "disabled" });
       continue;
     }
     const roots = blockedBy(graph, svc.id, failed);
     if (roots.length > 0) {
-      plan.blocked = withEntry(plan.blocked, svc.id, roots);
-      skip(svc.id, "blocked");
+      blocked.set(svc.id, roots);
+      skipped.set(svc.id, { reason: "blocked" });
       continue;
     }
     if (svc.heal.steps.length === 0) {
-      skip(svc.id, "no-steps");
+      skipped.set(svc.id, { reason: "no-steps" });
       continue;
     }
-    const breaker = canAttempt(svc.breaker, breakerOf(state, svc.id), now);
-    if (!breaker.allowed) {
-      skip(svc.id, "breaker-open", breaker.retryAt);
+    const failedChecks = (own(state.services.services, svc.id)?.consecutiveFailures ?? 0) + 1;
+    if (!forced && failedChecks < svc.heal.after) {
+      skipped.set(svc.id, { reason: "waiting" });
       continue;
     }
-    if (isHealingPaused(silences, svc.id, now)) {
-      skip(svc.id, "paused");
+    const gates = checkGates({
+      service: svc,
+      breaker: own(state.breakers.breakers, svc.id),
+      heal: own(state.heals.heals, svc.id),
+      silences,
+      now,
+      slackMs,
+      forced,
+    });
+    if (!gates.allowed) {
+      const binding = bindingGate(gates.refusedBy);
+      const skip: Skip = { reason: binding?.gate ?? "budget", refusedBy: gates.refusedBy };
+      if (gates.nextAllowedAt !== null) skip.nextAllowedAt = gates.nextAllowedAt;
+      skipped.set(svc.id, skip);
       continue;
     }
-    const budget = checkHeal(svc.heal, own(state.heals.heals, svc.id), now);
-    if (!forced && !budget.allowed) {
-      skip(svc.id, budget.reason, budget.nextAllowedAt);
-      continue;
-    }
-    const trial = breaker.state === "HALF_OPEN";
     const why = obs.ok ? "probe passed" : `probe failed: ${obs.detail}`;
-    const reason = forced ? `forced; ${why}` : trial ? `${why} (breaker half-open: trial)` : why;
-    plan.heals.push({ serviceId: svc.id, trial, forced, reason });
+    const reason = forced ? `forced; ${why}` : gates.trial ? `${why} (breaker half-open: trial)` : why;
+    plan.heals.push({ serviceId: svc.id, trial: gates.trial, forced, reason });
   }
+  plan.skipped = Object.fromEntries(skipped);
+  plan.blocked = Object.fromEntries(blocked);
   return plan;
 }
 
-/** Records a finished heal against the service's cooldown and budget. */
+/**
+ * Records a finished heal at the tick's instant: against the cooldown and budget, and as a heal outcome
+ * for the breaker. A heal in which no step ran is not a heal: nothing is recorded.
+ */
 export function applyHealResult(
   config: Config,
   state: UpkeepState,
   serviceId: string,
   result: HealResult,
-  _now: number,
-): UpkeepState {
+  now: number,
+): BreakerChange {
   const svc = config.services.find((s) => s.id === serviceId);
-  if (svc === undefined) return state;
-  const record = { at: result.startedAt, outcome: result.ok ? ("healed" as const) : ("failed" as const) };
+  if (svc === undefined || result.ran === 0) return { state, decisions: {} };
+  const outcome = result.ok ? ("healed" as const) : ("failed" as const);
   const previous = own(state.heals.heals, serviceId);
-  const recorded = recordHeal(previous, { ...record, ...extras(result) }, svc.heal);
+  const recorded = recordHeal(previous, { at: now, outcome, ...extras(result) }, svc.heal);
   // Lifetime counters (metrics): never trimmed like history; absent in files written before them = 0.
   const totals = { healed: previous?.totals?.healed ?? 0, failed: previous?.totals?.failed ?? 0 };
-  totals[record.outcome] += 1;
+  totals[outcome] += 1;
   const heal: HealState = { ...recorded, totals };
-  return { ...state, heals: { ...state.heals, heals: withEntry(state.heals.heals, serviceId, heal) } };
+  const event: HealBreakerEvent = { type: "heal", ok: result.ok };
+  const step = stepHealBreaker(svc.breaker, breakerOf(state, serviceId), event, now, gateSlackMs(config));
+  return {
+    state: {
+      ...state,
+      heals: { ...state.heals, heals: withEntry(state.heals.heals, serviceId, heal) },
+      breakers: { ...state.breakers, breakers: withEntry(state.breakers.breakers, serviceId, step.state) },
+    },
+    decisions: step.decisions.length === 0 ? {} : { [serviceId]: step.decisions },
+  };
 }
 
 export function finishTick(
@@ -176,67 +257,62 @@ export function finishTick(
 ): TickResult {
   const graph = buildGraph(config.services);
   const failed = failedServices(config, state, observations);
-  // Maps, then Object.fromEntries: safe for any id, `__proto__` included.
+  const slackMs = gateSlackMs(config);
+  // Maps, then Object.fromEntries: safe for any id, `__proto__` included, and linear in the services.
   const services = new Map<string, ServiceRecord>();
-  const breakers = new Map<string, BreakerState>();
   const healStates = new Map<string, HealState>();
-  const result: TickResult = { state, facts: {}, alerts: [], breakerDecisions: {}, errors: [] };
+  const facts = new Map<string, ServiceFacts>();
 
   for (const svc of config.services) {
     const id = svc.id;
     const prevRecord = own(state.services.services, id);
-    const prevBreaker = own(state.breakers.breakers, id);
     const prevHeal = own(state.heals.heals, id);
     const heal = prevHeal === undefined ? undefined : settleHeal(svc.heal, prevHeal, now);
     if (heal !== undefined) healStates.set(id, heal);
     const obs = own(observations, id);
     if (obs === undefined) {
       if (prevRecord !== undefined) services.set(id, prevRecord);
-      if (prevBreaker !== undefined) breakers.set(id, prevBreaker);
       continue;
     }
     const roots = obs.ok ? [] : blockedBy(graph, id, failed);
     const status: ServiceStatus = obs.ok ? "up" : roots.length > 0 ? "blocked" : "down";
-    const record = track(prevRecord, status, obs, now);
+    const wentDown = status === "down" || (opts.wentDown?.has(id) ?? false);
+    const record = track(svc, prevRecord, status, obs, now, wentDown);
     services.set(id, record);
-    let breaker = prevBreaker ?? emptyBreaker();
-    if (status !== "blocked") {
-      const step = stepBreaker(svc.breaker, breaker, { type: obs.ok ? "success" : "failure" }, now);
-      breaker = step.state;
-      if (step.decisions.length > 0) {
-        result.breakerDecisions = withEntry(result.breakerDecisions, id, step.decisions);
-      }
-    }
-    breakers.set(id, breaker);
-    result.facts = withEntry(
-      result.facts,
-      id,
-      factsOf(svc, obs, record, breaker, roots, heal, own(heals, id), now),
-    );
+    const breaker = own(state.breakers.breakers, id);
+    const gates = checkGates({ service: svc, breaker, heal, silences: opts.silences, now, slackMs, forced: false });
+    const f = factsOf(svc, obs, record, breaker, roots, heal, own(heals, id), now, gates.nextAllowedAt);
+    facts.set(id, f);
   }
 
-  const alerts = evaluateAlerts(config, state.alerts, result.facts, now, opts);
-  result.alerts = alerts.intents;
-  result.errors = alerts.errors;
-  result.state = {
-    services: { version: 1, services: Object.fromEntries(services) },
-    breakers: { version: 1, breakers: Object.fromEntries(breakers) },
-    heals: { version: 1, heals: Object.fromEntries(healStates) },
-    alerts: alerts.state,
+  const factsById = Object.fromEntries(facts);
+  const alerts = evaluateAlerts(config, state.alerts, factsById, now, opts);
+  return {
+    state: {
+      services: { version: 1, services: Object.fromEntries(services) },
+      breakers: state.breakers,
+      heals: { version: 1, heals: Object.fromEntries(healStates) },
+      alerts: alerts.state,
+    },
+    facts: factsById,
+    alerts: alerts.intents,
+    errors: alerts.errors,
   };
-  return result;
 }
 
 function factsOf(
   svc: ServiceConfig,
   obs: Observation,
   record: ServiceRecord,
-  breaker: BreakerState,
+  breakerState: BreakerState | undefined,
   blocked: string[],
   heal: HealState | undefined,
   tickHeal: TickHeal | undefined,
   now: number,
+  nextAllowedAt: number | null,
 ): ServiceFacts {
+  const breaker = breakerState === undefined ? undefined : upgradeHealBreaker(breakerState);
+  const outages = record.outages?.length ?? 0;
   return {
     service: { id: svc.id, title: svc.title, tags: [...svc.tags] },
     status: record.lastStatus,
@@ -245,11 +321,18 @@ function factsOf(
     consecutiveFailures: record.consecutiveFailures,
     consecutiveSuccesses: record.consecutiveSuccesses,
     since: record.since,
-    breaker: breaker.state,
+    breaker: breaker?.state ?? "CLOSED",
+    gaveUp: hasGivenUp(breaker),
+    flapping: outages >= svc.flapping.outages,
+    outages,
     heal: {
       outcome: (tickHeal?.outcome ?? "none") satisfies HealOutcome,
       reason: tickHeal?.reason ?? "",
+      refusedBy: tickHeal?.refusedBy ?? [],
+      nextAllowedAt: svc.heal.steps.length === 0 ? null : nextAllowedAt,
       budgetLeft: checkHeal(svc.heal, heal, now).budgetLeft,
+      failedInRow: breaker?.failStreak ?? 0,
+      failedSince: breaker?.failedSince ?? null,
     },
     blockedBy: blocked,
   };
@@ -259,7 +342,7 @@ function factsOf(
 function failedServices(
   config: Config,
   state: UpkeepState,
-  observations: Record<string, Observation>,
+  observations: Readonly<Record<string, Observation>>,
 ): Set<string> {
   const failed = new Set<string>();
   for (const svc of config.services) {
@@ -271,16 +354,34 @@ function failedServices(
   return failed;
 }
 
-function track(prev: ServiceRecord | undefined, status: ServiceStatus, obs: Observation, now: number) {
+/**
+ * `wentDown`: the service failed a check of its own this tick, even if a heal brought it back before
+ * the tick ended. Then it is up *since now*, and an outage began if it had been up.
+ */
+function track(
+  svc: ServiceConfig,
+  prev: ServiceRecord | undefined,
+  status: ServiceStatus,
+  obs: Observation,
+  now: number,
+  wentDown: boolean,
+): ServiceRecord {
+  const changed = prev === undefined || prev.lastStatus !== status;
+  const healedInTick = status === "up" && wentDown;
+  const outageBegan = wentDown && (prev === undefined || prev.lastStatus === "up");
+  const windowStart = now - svc.flapping.withinMs;
+  const outages = (prev?.outages ?? []).filter((t) => t > windowStart && t <= now);
+  if (outageBegan) outages.push(now);
   return {
     lastStatus: status,
-    since: prev === undefined || prev.lastStatus !== status ? now : prev.since,
+    since: changed || healedInTick ? now : prev.since,
     consecutiveFailures: obs.ok ? 0 : (prev?.consecutiveFailures ?? 0) + 1,
-    consecutiveSuccesses: obs.ok ? (prev?.consecutiveSuccesses ?? 0) + 1 : 0,
+    consecutiveSuccesses: obs.ok ? (healedInTick ? 1 : (prev?.consecutiveSuccesses ?? 0) + 1) : 0,
     lastProbeAt: obs.at,
     lastDetail: obs.detail,
     lastLatencyMs: obs.latencyMs,
-  } satisfies ServiceRecord;
+    outages,
+  };
 }
 
 function inOrder(config: Config, order: readonly string[]): ServiceConfig[] {
@@ -289,7 +390,8 @@ function inOrder(config: Config, order: readonly string[]): ServiceConfig[] {
 }
 
 function breakerOf(state: UpkeepState, id: string): BreakerState {
-  return own(state.breakers.breakers, id) ?? emptyBreaker();
+  const stored = own(state.breakers.breakers, id);
+  return stored === undefined ? emptyHealBreaker() : upgradeHealBreaker(stored);
 }
 
 function extras(result: HealResult): { forced?: boolean; by?: string } {
@@ -297,4 +399,32 @@ function extras(result: HealResult): { forced?: boolean; by?: string } {
   if (result.forced !== undefined) out.forced = result.forced;
   if (result.by !== undefined) out.by = result.by;
   return out;
+}
+
+/** What a skip means in the facts: refused by a limit, or skipped. */
+export function tickHealOf(skip: Skip): TickHeal {
+  // A limit that says no makes it a refusal even when a maintenance window holds healing back longer.
+  const refused =
+    REFUSAL_REASONS.has(skip.reason) || (skip.refusedBy ?? []).some((r) => REFUSAL_REASONS.has(r.gate));
+  const out: TickHeal = { outcome: refused ? "refused" : "skipped", reason: skip.reason };
+  if (skip.refusedBy !== undefined) {
+    out.refusedBy = skip.refusedBy.map((r) => r.gate);
+    out.nextAllowedAt = skip.nextAllowedAt ?? null;
+  }
+  return out;
+}
+
+/** Observed services whose probe failed on their own account: not blocked by a failed dependency. */
+export function ownFailures(
+  config: Config,
+  state: UpkeepState,
+  observations: Readonly<Record<string, Observation>>,
+): Set<string> {
+  const graph = buildGraph(config.services);
+  const failed = failedServices(config, state, observations);
+  const own = new Set<string>();
+  for (const id of failed) {
+    if (Object.hasOwn(observations, id) && blockedBy(graph, id, failed).length === 0) own.add(id);
+  }
+  return own;
 }

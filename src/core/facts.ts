@@ -18,12 +18,33 @@ export interface ServiceFacts {
   /** Epoch ms the current status began. */
   readonly since: number;
   readonly breaker: BreakerStateName;
+  /** upkeep stopped healing after failed heals (breaker OPEN, or HALF_OPEN trying again) until it closes. */
+  readonly gaveUp: boolean;
+  /** The service went down `flapping.outages` times within `flapping.within`. */
+  readonly flapping: boolean;
+  /** Outages (up -> down) that began within the flapping window. */
+  readonly outages: number;
   readonly heal: {
     readonly outcome: HealOutcome;
-    /** Why a heal was refused or skipped, e.g. `cooldown`, `budget`, `breaker-open`, `paused`. */
+    /**
+     * Why a heal failed, was refused or skipped. For a refusal, the gate that holds longest: `cooldown`,
+     * `budget`, `breaker-open`, `paused`; skips: `blocked`, `waiting`, `no-steps`, `no-step-ran`, `disabled`.
+     */
     readonly reason: string;
+    /** Every gate that refused this tick's heal (empty unless refused). */
+    readonly refusedBy: readonly string[];
+    /**
+     * When every gate (breaker, maintenance, budget, cooldown) lets the next heal through, as of the end
+     * of the tick (epoch ms; the tick's time when nothing holds healing back); null when some gate has no
+     * end or the service has no heal steps.
+     */
+    readonly nextAllowedAt: number | null;
     /** Heals left in the current budget window. */
     readonly budgetLeft: number;
+    /** Failed heals (failed or relapsed) since the last one that held. */
+    readonly failedInRow: number;
+    /** When the first of those failed (epoch ms), or null. */
+    readonly failedSince: number | null;
   };
   /** Ids of dependencies that are down (for blocked services). */
   readonly blockedBy: readonly string[];
@@ -39,6 +60,9 @@ export const FACT_NAMES: readonly string[] = [
   "consecutiveSuccesses",
   "since",
   "breaker",
+  "gaveUp",
+  "flapping",
+  "outages",
   "heal",
   "blockedBy",
 ];

@@ -15,7 +15,18 @@ export interface DependencyGraph {
   readonly deps: ReadonlyMap<string, readonly string[]>;
 }
 
+/** A tick builds the graph of the same Config several times: once per services array is enough. */
+const built = new WeakMap<readonly GraphNode[], DependencyGraph>();
+
 export function buildGraph(services: readonly GraphNode[]): DependencyGraph {
+  const known = built.get(services);
+  if (known !== undefined) return known;
+  const graph = computeGraph(services);
+  built.set(services, graph);
+  return graph;
+}
+
+function computeGraph(services: readonly GraphNode[]): DependencyGraph {
   const known = new Set(services.map((s) => s.id));
   const deps = new Map<string, readonly string[]>();
   for (const s of services)

@@ -50,3 +50,36 @@ export function inWeeklyWindow(window: WeeklyWindow, now: number): boolean {
 function appliesTo(list: readonly string[], id: string): boolean {
   return list.length === 0 || list.includes(id);
 }
+
+const MINUTE_MS = 60_000;
+/** A weekly window ends within a week; one more day covers one that crosses midnight. */
+const WEEKLY_SCAN_MINUTES = 8 * 24 * 60;
+
+/**
+ * When healing of `serviceId` stops being paused: undefined when it is not paused now, null when no
+ * end is known (an open-ended maintenance, or windows that chain for more than a week).
+ */
+export function healingPausedUntil(
+  silences: readonly Silence[],
+  serviceId: string,
+  now: number,
+): number | null | undefined {
+  const pausing = silences.filter((s) => s.pauseHealing && appliesTo(s.services, serviceId));
+  const paused = (t: number): boolean => pausing.some((s) => isActive(s, t));
+  if (!paused(now)) return undefined;
+  const ends = pausing
+    .flatMap((s) => (s.endsAt !== undefined && s.endsAt > now ? [s.endsAt] : []))
+    .sort((a, b) => a - b);
+  if (!pausing.some((s) => s.weekly !== undefined)) return ends.find((end) => !paused(end)) ?? null;
+  // Weekly windows have minute precision: the first minute boundary (or fixed end) without a pause.
+  let previous = now;
+  const first = Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  for (let i = 0; i < WEEKLY_SCAN_MINUTES; i++) {
+    const t = first + i * MINUTE_MS;
+    const end = ends.find((e) => e > previous && e < t && !paused(e));
+    if (end !== undefined) return end;
+    if (!paused(t)) return t;
+    previous = t;
+  }
+  return null;
+}

@@ -42,6 +42,7 @@ const serviceRecord = shape({
   lastProbeAt: num,
   lastDetail: str,
   lastLatencyMs: num,
+  outages: optional(arrayOf(num)),
 });
 
 const breaker = shape({
@@ -55,6 +56,10 @@ const breaker = shape({
   halfOpenDeadline: numOrNull,
   isolated: bool,
   healthySince: numOrNull,
+  pending: optional(numOrNull),
+  failStreak: optional(num),
+  failedSince: optional(numOrNull),
+  gaveUpAt: optional(numOrNull),
 });
 
 const heal = shape({
@@ -75,6 +80,7 @@ const alert = shape({
   resolvedPending: bool,
   totalSent: num,
   lastResolvedAt: numOrNull,
+  clearStreak: optional(num),
 });
 
 const CHECKS: Readonly<Record<Concern, Check>> = {

@@ -21,6 +21,8 @@ export interface ServiceRecord {
   lastProbeAt: number;
   lastDetail: string;
   lastLatencyMs: number;
+  /** When the outages inside the flapping window began (up -> down); absent in older files. */
+  outages?: number[];
 }
 
 export interface BreakerState {
@@ -43,6 +45,18 @@ export interface BreakerState {
   isolated: boolean;
   /** CLOSED: start of the current failure-free stretch, for the level decay. */
   healthySince: number | null;
+  /*
+   * Heal breakers only (src/core/heal-breaker.ts); absent in channel breakers and in files written before
+   * the breaker counted heals, which is how such a file is recognised.
+   */
+  /** Healthy checks since a heal that succeeded and has not yet held; null when no heal awaits its verdict. */
+  pending?: number | null;
+  /** Heals that failed (or relapsed) since the last one that held. */
+  failStreak?: number;
+  /** When the first of those failed. */
+  failedSince?: number | null;
+  /** When upkeep gave up (opened after failed heals); null once it closes or is reset. */
+  gaveUpAt?: number | null;
 }
 
 export type HealRecordOutcome = "healed" | "failed";
@@ -87,6 +101,8 @@ export interface AlertState {
   /** Notices sent for this alert, ever. */
   totalSent: number;
   lastResolvedAt: number | null;
+  /** Firing: consecutive ticks the condition has not held (level.resolveAfter); absent when 0. */
+  clearStreak?: number;
 }
 
 export interface ServicesState {

@@ -100,16 +100,21 @@ export function healText(heal: ServiceFacts["heal"] | undefined): string | undef
   }
 }
 
+/** Facts that hold epoch ms. */
+const TIME_FACTS: ReadonlySet<string> = new Set(["since", "heal.nextAllowedAt", "heal.failedSince"]);
+
 /**
- * Renders a rule template against the facts. `since` reads as an ISO time, because a message is for
- * people (conditions still see the epoch number).
+ * Renders a rule template against the facts. Times (`since`, `heal.nextAllowedAt`, `heal.failedSince`)
+ * read as ISO times, or `never` when absent, because a message is for people (conditions still see the
+ * epoch number).
  */
 export function renderTemplate(template: string, facts: ServiceFacts): string {
   return String(
     renderString(template, (ref) => {
       if (ref.kind !== "expr") return undefined;
-      if (ref.path.length === 1 && ref.path[0] === "since") return isoTime(facts.since);
-      return lookup(facts, ref.path);
+      const value = lookup(facts, ref.path);
+      if (TIME_FACTS.has(ref.path.join("."))) return typeof value === "number" ? isoTime(value) : "never";
+      return value;
     }),
   );
 }

@@ -1,5 +1,6 @@
 /** What happened over a whole simulated run: the totals a long run is checked and benchmarked by. */
-import type { TickHeal, TickResult } from "../core/decide.js";
+import type { TickHeal } from "../core/decide.js";
+import type { TickFlowResult } from "../core/tick-flow.js";
 import type { SimulatedHeal } from "./heal-sim.js";
 
 export interface SimulationCounts {
@@ -25,7 +26,7 @@ export function count(
   counts: SimulationCounts,
   heals: ReadonlyMap<string, SimulatedHeal>,
   outcomes: Readonly<Record<string, TickHeal>>,
-  result: TickResult,
+  result: Pick<TickFlowResult, "alerts" | "breakerDecisions">,
 ): void {
   counts.ticks++;
   for (const heal of heals.values()) {

@@ -98,11 +98,24 @@ function healCheck(
         : miss(String(check.expected), heal === undefined ? `false: ${noHeal}` : `true (${actualOutcome})`);
     case "outcome":
       return outcome === check.expected ? undefined : miss(check.expected, actualOutcome);
-    case "refused":
     case "skipped":
       return outcome === check.field && reason === check.expected
         ? undefined
         : miss(`${check.field} (${check.expected})`, actualOutcome);
+    case "refused": {
+      const gates = facts?.heal.refusedBy ?? [];
+      const actual = outcome === "refused" ? `refused by ${gates.join(", ")}` : actualOutcome;
+      if (typeof check.expected === "string") {
+        return outcome === "refused" && gates.includes(check.expected)
+          ? undefined
+          : miss(`refused by ${check.expected}`, actual);
+      }
+      const exact =
+        outcome === "refused" &&
+        gates.length === check.expected.length &&
+        check.expected.every((g) => gates.includes(g));
+      return exact ? undefined : miss(`refused by exactly ${check.expected.join(", ")}`, actual);
+    }
     case "trial":
       if (heal === undefined) return miss(String(check.expected), noHeal);
       return heal.trial === check.expected ? undefined : miss(String(check.expected), String(heal.trial));

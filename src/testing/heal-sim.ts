@@ -7,10 +7,6 @@
 import { homedir } from "node:os";
 import type { Handler, HandlerSettings, StepHandler } from "../actions/types.js";
 import type { JsonLogic, ServiceConfig } from "../config/model.js";
-import { canAttempt } from "../core/breaker.js";
-import { checkHeal } from "../core/budget.js";
-import type { Observation } from "../core/decide.js";
-import { emptyBreaker, own, type UpkeepState } from "../core/state.js";
 import { createRedactor } from "../runtime/redact.js";
 import { resolveParams } from "../runtime/resolve.js";
 
@@ -135,32 +131,4 @@ function lastRunnable(input: HealInput): number {
 
 function truthy(value: unknown): boolean {
   return Array.isArray(value) ? value.length > 0 : Boolean(value);
-}
-
-/** The facts a step's `when` reads, built as src/runtime/tick.ts builds them (healDeps). */
-export function whenFacts(
-  svc: ServiceConfig,
-  obs: Observation | undefined,
-  state: UpkeepState,
-  now: number,
-): Record<string, unknown> {
-  const tracked = own(state.services.services, svc.id);
-  const breaker = canAttempt(svc.breaker, own(state.breakers.breakers, svc.id) ?? emptyBreaker(), now);
-  return {
-    service: { id: svc.id, title: svc.title, tags: svc.tags },
-    status: obs?.ok === true ? "up" : "down",
-    detail: obs?.detail ?? "",
-    latencyMs: obs?.latencyMs ?? 0,
-    consecutiveFailures: (tracked?.consecutiveFailures ?? 0) + (obs?.ok === false ? 1 : 0),
-    consecutiveSuccesses: 0,
-    since: tracked !== undefined && tracked.lastStatus !== "up" ? tracked.since : now,
-    breaker: breaker.state,
-    heal: {
-      outcome: "none",
-      reason: "",
-      budgetLeft: checkHeal(svc.heal, own(state.heals.heals, svc.id), now).budgetLeft,
-    },
-    blockedBy: [],
-    probe: {},
-  };
 }

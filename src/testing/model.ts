@@ -6,12 +6,13 @@ import type { BreakerStateName, HealOutcome, ServiceStatus } from "../core/facts
 import type { Position } from "../config/load.js";
 
 export type RawMoment = number | string;
+export type RefusalGate = "cooldown" | "budget" | "breaker-open" | "paused";
 
 export interface RawHealExpectation {
   attempted?: boolean;
   outcome?: HealOutcome;
-  refused?: "cooldown" | "budget" | "breaker-open";
-  skipped?: "blocked" | "paused" | "no-steps" | "disabled";
+  refused?: RefusalGate | RefusalGate[];
+  skipped?: "blocked" | "paused" | "waiting" | "no-steps" | "no-step-ran" | "disabled";
   trial?: boolean;
   steps?: string[];
   budgetLeft?: number;
@@ -75,8 +76,15 @@ export type Check =
   | {
       readonly kind: "heal";
       readonly service: string;
-      readonly field: "refused" | "skipped";
+      readonly field: "skipped";
       readonly expected: string;
+    }
+  | {
+      readonly kind: "heal";
+      readonly service: string;
+      readonly field: "refused";
+      /** One gate: among those that refused; several: exactly those. */
+      readonly expected: string | readonly string[];
     }
   | {
       readonly kind: "heal";

@@ -31,7 +31,7 @@ export interface RunDeps {
 /** Failures of one range are reported once, at the first tick; later ticks are listed. */
 const MAX_LISTED_TICKS = 20;
 
-export function runTest(test: CompiledTest, config: Config, deps: RunDeps): TestResult {
+export async function runTest(test: CompiledTest, config: Config, deps: RunDeps): Promise<TestResult> {
   const ctx: CheckContext = {
     config,
     startMs: test.startMs,
@@ -44,7 +44,7 @@ export function runTest(test: CompiledTest, config: Config, deps: RunDeps): Test
       : undefined;
   const first = new Map<number, { placed: PlacedCheck; mismatch: Mismatch; more: number[]; count: number }>();
   let next = 0;
-  const counts = simulate(
+  const counts = await simulate(
     {
       config,
       ticks: test.ticks,

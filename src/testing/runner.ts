@@ -114,7 +114,9 @@ async function runParsed(
   const compiled = compileTestFile(parsed.yaml, parsed.doc, rules.config, rules.ids);
   if (compiled.diagnostics.length > 0) return { ...withRules, tests: [], diagnostics: compiled.diagnostics };
   const config = rules.config;
-  return { ...withRules, tests: compiled.tests.map((t) => runTest(t, config, deps)), diagnostics: [] };
+  const tests: TestResult[] = [];
+  for (const t of compiled.tests) tests.push(await runTest(t, config, deps));
+  return { ...withRules, tests, diagnostics: [] };
 }
 
 /** One run of several: e.g. the rules' own tests, then their packs' tests. */

@@ -82,9 +82,18 @@ export function sampleNotification(
     consecutiveSuccesses: resolved ? 1 : 0,
     since: resolved ? now : since,
     breaker: "CLOSED",
-    heal: resolved
-      ? { outcome: "none", reason: "", budgetLeft: 3 }
-      : { outcome: "failed", reason: "sample heal failure", budgetLeft: 2 },
+    gaveUp: false,
+    flapping: false,
+    outages: 1,
+    heal: {
+      ...(resolved
+        ? { outcome: "none", reason: "", budgetLeft: 3 }
+        : { outcome: "failed", reason: "sample heal failure", budgetLeft: 2 }),
+      refusedBy: [],
+      nextAllowedAt: null,
+      failedInRow: resolved ? 0 : 1,
+      failedSince: resolved ? null : since,
+    },
     blockedBy: [],
   };
   const kind = resolved ? "resolved" : "firing";
