@@ -14,6 +14,7 @@ import { pluginParamFindings, substitutedFindings } from "./semantic-params.js";
 import { anyStringIncludes, checkTemplates, type EnvCheck, SERVICE_FIELDS } from "./semantic-templates.js";
 import type { Lookup } from "./template.js";
 import { findCycles } from "./semantic-graph.js";
+import { checkHealPolicy } from "./semantic-heal-policy.js";
 import { checkDurations, isRec, list, type Path, rec, str, unknownName } from "./semantic-util.js";
 
 export { checkAlerts } from "./semantic-alerts.js";
@@ -112,6 +113,7 @@ export function checkServices(doc: unknown, options: SemanticOptions): Finding[]
     });
   }
   out.push(...findCycles(services));
+  out.push(...checkHealPolicy(doc));
   checkDurations(doc, out);
   return out;
 }

@@ -377,7 +377,7 @@ function track(
     since: changed || healedInTick ? now : prev.since,
     consecutiveFailures: obs.ok ? 0 : (prev?.consecutiveFailures ?? 0) + 1,
     consecutiveSuccesses: obs.ok ? (healedInTick ? 1 : (prev?.consecutiveSuccesses ?? 0) + 1) : 0,
-    lastProbeAt: obs.at,
+    lastProbeAt: now, // the tick's time, like every record of the tick
     lastDetail: obs.detail,
     lastLatencyMs: obs.latencyMs,
     outages,

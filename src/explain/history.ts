@@ -5,8 +5,8 @@
  */
 import { open } from "node:fs/promises";
 import type { Config, ServiceConfig } from "../config/model.js";
-import { canAttempt } from "../core/breaker.js";
-import { checkHeal } from "../core/budget.js";
+import type { Silence } from "../config/model.js";
+import { healStanding } from "../core/standing.js";
 import { alertKey, emptyBreaker, own, type UpkeepState } from "../core/state.js";
 
 export const TAIL_BYTES = 256 * 1024;
@@ -30,10 +30,22 @@ export interface History {
   lastProbeAt: string | null;
   lastDetail: string;
   lastLatencyMs: number | null;
-  breaker: { state: string; retryAt: string | null; isolated: boolean; failures: number; level: number };
+  breaker: {
+    state: string;
+    retryAt: string | null;
+    isolated: boolean;
+    /** Failed heals since the last one that held (what opens the breaker). */
+    failures: number;
+    level: number;
+    gaveUp: boolean;
+    failedSince: string | null;
+  };
   heals: {
     budgetLeft: number;
+    /** When every gate lets the next heal through; null when nothing holds healing back (or no end). */
     nextAllowedAt: string | null;
+    /** Every gate that would refuse a heal now. */
+    refusedBy: { gate: string; until: string | null; why?: string }[];
     totals: { healed: number; failed: number };
     history: { at: string | null; outcome: string; forced: boolean; by: string | null }[];
   };
@@ -53,13 +65,13 @@ export function stateHistory(
   service: ServiceConfig,
   state: UpkeepState,
   now: number,
+  silences: readonly Silence[] = config.alerts.silences,
 ): Omit<History, "log"> {
   const id = service.id;
   const record = own(state.services.services, id);
   const stored = own(state.breakers.breakers, id) ?? emptyBreaker();
-  const attempt = canAttempt(service.breaker, stored, now);
   const heal = own(state.heals.heals, id);
-  const check = checkHeal(service.heal, heal, now);
+  const standing = healStanding(config, service, state, silences, now);
   return {
     status: record?.lastStatus ?? "unknown",
     since: iso(record?.since),
@@ -69,15 +81,22 @@ export function stateHistory(
     lastDetail: record?.lastDetail ?? "",
     lastLatencyMs: record?.lastLatencyMs ?? null,
     breaker: {
-      state: attempt.state,
-      retryAt: iso(attempt.retryAt),
-      isolated: stored.isolated,
-      failures: stored.failures,
+      state: standing.breaker.state,
+      retryAt: iso(standing.breaker.retryAt),
+      isolated: standing.breaker.isolated,
+      failures: standing.failedInRow,
       level: stored.level,
+      gaveUp: standing.gaveUp,
+      failedSince: iso(standing.failedSince),
     },
     heals: {
-      budgetLeft: check.budgetLeft,
-      nextAllowedAt: check.allowed ? null : iso(check.nextAllowedAt),
+      budgetLeft: standing.budget.left,
+      nextAllowedAt: standing.refusedBy.length === 0 ? null : iso(standing.nextAllowedAt),
+      refusedBy: standing.refusedBy.map((r) => ({
+        gate: r.gate,
+        until: iso(r.until),
+        ...(r.why === undefined ? {} : { why: r.why }),
+      })),
       totals: { healed: heal?.totals?.healed ?? 0, failed: heal?.totals?.failed ?? 0 },
       history: (heal?.history ?? []).map((h) => ({
         at: iso(h.at),

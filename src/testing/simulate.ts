@@ -33,6 +33,8 @@ export interface SimulationInput {
   readonly ticks: number;
   readonly startMs: number;
   readonly intervalMs: number;
+  /** Start time of each tick, for irregular spacing; default startMs + i x intervalMs. */
+  readonly times?: readonly number[];
   /** Per service id; enabled services without one are up at every tick. */
   readonly series: ReadonlyMap<string, Uint8Array>;
   readonly settings: HandlerSettings;
@@ -95,7 +97,7 @@ export async function simulate(
 
   let state: UpkeepState = emptyState();
   for (let i = 0; i < input.ticks; i++) {
-    const now = input.startMs + i * input.intervalMs;
+    const now = input.times?.[i] ?? input.startMs + i * input.intervalMs;
     const heals = new Map<string, SimulatedHeal>();
     const ops: TickOps = {
       probe: (services, phase) => {

@@ -16,18 +16,19 @@ describe("baseline: 5 min cooldown, at most 3 heals per hour", () => {
     expect(checkHeal(settings, undefined, 0)).toEqual({ allowed: true, budgetLeft: 3 });
   });
 
-  it("refuses for exactly 5 minutes after a heal started", () => {
+  it("refuses for exactly 5 minutes after a heal started, saying when the cooldown ends", () => {
     const state = healsAt([10 * SECOND]);
     expect(checkHeal(settings, state, 10 * SECOND + 5 * MINUTE - 1)).toEqual({
       allowed: false,
       reason: "cooldown",
       nextAllowedAt: 10 * SECOND + 5 * MINUTE,
       budgetLeft: 2,
+      cooldownUntil: 10 * SECOND + 5 * MINUTE,
     });
     expect(checkHeal(settings, state, 10 * SECOND + 5 * MINUTE)).toEqual({ allowed: true, budgetLeft: 2 });
   });
 
-  it("refuses the 4th heal in an hour until the first one is an hour old", () => {
+  it("refuses the 4th heal in an hour until the first one is an hour old, saying when it leaves the window", () => {
     const first = 7 * SECOND;
     const state = healsAt([first, first + 5 * MINUTE, first + 10 * MINUTE]);
     expect(checkHeal(settings, state, first + 15 * MINUTE)).toEqual({
@@ -35,6 +36,7 @@ describe("baseline: 5 min cooldown, at most 3 heals per hour", () => {
       reason: "budget",
       nextAllowedAt: first + HOUR,
       budgetLeft: 0,
+      budgetUntil: first + HOUR,
     });
     expect(checkHeal(settings, state, first + HOUR - 1).allowed).toBe(false);
     expect(checkHeal(settings, state, first + HOUR)).toEqual({ allowed: true, budgetLeft: 1 });
@@ -45,22 +47,92 @@ describe("baseline: 5 min cooldown, at most 3 heals per hour", () => {
     expect(checkHeal(settings, state, 10 * MINUTE + HOUR)).toEqual({ allowed: true, budgetLeft: 3 });
   });
 
-  it("reports the later of cooldown and budget when both refuse", () => {
-    const slow = healSettings({ cooldownMs: 2 * HOUR, budget: { max: 1, perMs: HOUR } });
-    expect(checkHeal(slow, healsAt([0], slow), MINUTE)).toMatchObject({
-      reason: "budget",
-      nextAllowedAt: 2 * HOUR,
-    });
-  });
-
-  it("a budget of 0 never allows a heal", () => {
+  it("a budget of 0 never allows a heal: the budget refuses with no end", () => {
     const none = healSettings({ budget: { max: 0, perMs: HOUR } });
     expect(checkHeal(none, undefined, 0)).toEqual({
       allowed: false,
       reason: "budget",
       nextAllowedAt: null,
       budgetLeft: 0,
+      budgetUntil: null,
     });
+  });
+});
+
+describe("both cooldown and budget refuse", () => {
+  it("names the cooldown when it ends after the budget, and reports both ends", () => {
+    const slow = healSettings({ cooldownMs: 2 * HOUR, budget: { max: 1, perMs: HOUR } });
+    expect(checkHeal(slow, healsAt([0], slow), MINUTE)).toEqual({
+      allowed: false,
+      reason: "cooldown",
+      nextAllowedAt: 2 * HOUR,
+      budgetLeft: 0,
+      cooldownUntil: 2 * HOUR,
+      budgetUntil: HOUR,
+    });
+  });
+
+  it("names the budget when it ends after the cooldown", () => {
+    const state = healsAt([0, 5 * MINUTE, 10 * MINUTE]);
+    expect(checkHeal(settings, state, 12 * MINUTE)).toEqual({
+      allowed: false,
+      reason: "budget",
+      nextAllowedAt: HOUR,
+      budgetLeft: 0,
+      cooldownUntil: 15 * MINUTE,
+      budgetUntil: HOUR,
+    });
+  });
+
+  it("names the budget when both end at the same time", () => {
+    const even = healSettings({ cooldownMs: HOUR, budget: { max: 1, perMs: HOUR } });
+    expect(checkHeal(even, healsAt([0], even), MINUTE)).toMatchObject({
+      reason: "budget",
+      nextAllowedAt: HOUR,
+      cooldownUntil: HOUR,
+      budgetUntil: HOUR,
+    });
+  });
+
+  it("reports only the gates that refuse", () => {
+    const state = healsAt([0]);
+    const cooldownOnly = checkHeal(settings, state, MINUTE);
+    expect(cooldownOnly).toHaveProperty("cooldownUntil", 5 * MINUTE);
+    expect(cooldownOnly).not.toHaveProperty("budgetUntil");
+    const budgetOnly = checkHeal(settings, healsAt([0, 5 * MINUTE, 10 * MINUTE]), 20 * MINUTE);
+    expect(budgetOnly).toHaveProperty("budgetUntil", HOUR);
+    expect(budgetOnly).not.toHaveProperty("cooldownUntil");
+  });
+});
+
+describe("slack: a gate that ends within slackMs after now counts as ended", () => {
+  const slack = 3 * SECOND;
+
+  it("allows a heal whose cooldown ends within the slack, and refuses one a millisecond beyond it", () => {
+    const state = healsAt([0]);
+    // A tick that comes 2 s early for a 5 min cooldown.
+    expect(checkHeal(settings, state, 5 * MINUTE - 2 * SECOND, slack)).toEqual({ allowed: true, budgetLeft: 2 });
+    expect(checkHeal(settings, state, 5 * MINUTE - slack, slack)).toEqual({ allowed: true, budgetLeft: 2 });
+    expect(checkHeal(settings, state, 5 * MINUTE - slack - 1, slack)).toEqual({
+      allowed: false,
+      reason: "cooldown",
+      nextAllowedAt: 5 * MINUTE,
+      budgetLeft: 2,
+      cooldownUntil: 5 * MINUTE,
+    });
+    // Without slack the early tick is refused.
+    expect(checkHeal(settings, state, 5 * MINUTE - 2 * SECOND).allowed).toBe(false);
+  });
+
+  it("allows a heal whose budget slot frees within the slack", () => {
+    const state = healsAt([0, 5 * MINUTE, 10 * MINUTE]);
+    expect(checkHeal(settings, state, HOUR - 2 * SECOND, slack)).toEqual({ allowed: true, budgetLeft: 1 });
+    expect(checkHeal(settings, state, HOUR - slack - 1, slack)).toMatchObject({
+      allowed: false,
+      reason: "budget",
+      budgetUntil: HOUR,
+    });
+    expect(checkHeal(settings, state, HOUR - 2 * SECOND).allowed).toBe(false);
   });
 });
 
@@ -100,6 +172,7 @@ describe("a clock that jumps backwards", () => {
 // ---- properties -------------------------------------------------------------------------------
 
 const settingsArb = fc.record({
+  after: fc.constant(1),
   cooldownMs: fc.integer({ min: 0, max: 30 }).map((m) => m * MINUTE),
   budget: fc.record({
     max: fc.integer({ min: 1, max: 5 }),

@@ -19,6 +19,10 @@ export const HOUR = 60 * MINUTE;
 
 const source = { file: "test.yaml", pointer: "" };
 
+/**
+ * A service's breaker as the shipped rules normalize: gives up after 5 failed heals, tries again after
+ * 60 s, then after twice as long each time (up to a day); HALF_OPEN has no deadline (it ends by checks).
+ */
 export const BASELINE_BREAKER: BreakerSettings = {
   mode: "consecutive",
   failureThreshold: 5,
@@ -27,6 +31,17 @@ export const BASELINE_BREAKER: BreakerSettings = {
   window: 10,
   minSamples: 5,
   failureRate: 0.5,
+  backoffFactor: 2,
+  maxOpenForMs: 24 * HOUR,
+  halfOpenTimeoutMs: Number.POSITIVE_INFINITY,
+};
+
+/**
+ * The classic breaker (src/core/breaker.ts, as channels and the CircuitBreaker class use it) with the
+ * baseline thresholds: a fixed 60 s open and a HALF_OPEN deadline of 10 min.
+ */
+export const CLASSIC_BREAKER: BreakerSettings = {
+  ...BASELINE_BREAKER,
   backoffFactor: 1,
   maxOpenForMs: 60 * SECOND,
   halfOpenTimeoutMs: 10 * MINUTE,
@@ -41,13 +56,23 @@ const restartStep: StepSpec = {
 };
 
 export const BASELINE_HEAL: HealSettings = {
+  after: 1,
   cooldownMs: 5 * MINUTE,
   budget: { max: 3, perMs: HOUR },
   timeoutMs: MINUTE,
   steps: [restartStep],
 };
 
+/** Flapping: 3 outages within an hour (the built-in default). */
+export const BASELINE_FLAPPING: ServiceConfig["flapping"] = { outages: 3, withinMs: HOUR };
+
+/** Settings for the classic breaker's own tests. */
 export function breakerSettings(overrides: Partial<BreakerSettings> = {}): BreakerSettings {
+  return { ...CLASSIC_BREAKER, ...overrides };
+}
+
+/** A service's breaker: the shipped defaults unless overridden. */
+export function serviceBreaker(overrides: Partial<BreakerSettings> = {}): BreakerSettings {
   return { ...BASELINE_BREAKER, ...overrides };
 }
 
@@ -62,6 +87,7 @@ export interface ServiceOverrides {
   tags?: readonly string[];
   breaker?: Partial<BreakerSettings>;
   heal?: Partial<HealSettings>;
+  flapping?: Partial<ServiceConfig["flapping"]>;
 }
 
 export function service(id: string, overrides: ServiceOverrides = {}): ServiceConfig {
@@ -70,8 +96,9 @@ export function service(id: string, overrides: ServiceOverrides = {}): ServiceCo
     title: overrides.title ?? id,
     enabled: overrides.enabled ?? true,
     probe: { type: "tcp", timeoutMs: 2 * SECOND, params: { host: "127.0.0.1", port: 1 }, source },
-    breaker: breakerSettings(overrides.breaker),
+    breaker: serviceBreaker(overrides.breaker),
     heal: healSettings(overrides.heal),
+    flapping: { ...BASELINE_FLAPPING, ...overrides.flapping },
     dependsOn: overrides.dependsOn ?? [],
     tags: overrides.tags ?? [],
     source,
@@ -79,9 +106,9 @@ export function service(id: string, overrides: ServiceOverrides = {}): ServiceCo
 }
 
 export const BASELINE_LEVELS: Record<string, LevelSpec> = {
-  CRITICAL: { id: "CRITICAL", threshold: 3, cooldownMs: HOUR, channels: ["discord", "log"], rank: 0 },
-  WARNING: { id: "WARNING", threshold: 5, cooldownMs: 2 * HOUR, channels: ["log"], rank: 1 },
-  INFO: { id: "INFO", threshold: 10, cooldownMs: 24 * HOUR, channels: ["log"], rank: 2 },
+  CRITICAL: { id: "CRITICAL", threshold: 3, cooldownMs: HOUR, resolveAfter: 1, channels: ["discord", "log"], rank: 0 },
+  WARNING: { id: "WARNING", threshold: 5, cooldownMs: 2 * HOUR, resolveAfter: 1, channels: ["log"], rank: 1 },
+  INFO: { id: "INFO", threshold: 10, cooldownMs: 24 * HOUR, resolveAfter: 1, channels: ["log"], rank: 2 },
 };
 
 export const DOWN: JsonLogic = { "==": [{ var: "status" }, "down"] };
@@ -90,7 +117,7 @@ export function rule(id: string, level: string, overrides: Partial<AlertRule> = 
   return { id, level, when: DOWN, services: [], sendResolved: true, source, ...overrides };
 }
 
-/** The shipped baseline: one "service down" rule per level. */
+/** The shipped "service down" rules, one per level (without healing-gave-up and service-flapping). */
 export function baselineRules(): AlertRule[] {
   return [
     rule("service-down-critical", "CRITICAL"),

@@ -60,9 +60,23 @@ const channel: ChannelHandler = {
 
 type Series = ReadonlyMap<string, Uint8Array>;
 
+interface Timing {
+  /** Start of each tick (irregular spacing); default i x interval. */
+  readonly times?: readonly number[];
+  /** How long each probe and each heal step takes on the tick's clock. */
+  readonly workMs?: number;
+}
+
 /** The same timeline through the real runtime tick (src/runtime/tick.ts) with stand-in handlers. */
-async function throughRunTick(config: Config, series: Series, ticks: number, intervalMs: number) {
+async function throughRunTick(
+  config: Config,
+  series: Series,
+  ticks: number,
+  intervalMs: number,
+  timing: Timing = {},
+) {
   let now = 0;
+  const work = timing.workMs ?? 0;
   let tick = 0;
   const probes = new Map<string, number>();
   const entry = (id: string, i: number): number => {
@@ -77,6 +91,7 @@ async function throughRunTick(config: Config, series: Series, ticks: number, int
     sideEffects: "none",
     describe: () => "probe",
     async run(ctx) {
+      now += work;
       const id = ctx.service?.id ?? "";
       const seen = probes.get(id) ?? 0;
       probes.set(id, seen + 1);
@@ -96,6 +111,7 @@ async function throughRunTick(config: Config, series: Series, ticks: number, int
   const failing = (name: string): StepHandler => ({
     ...stub(name),
     async run(ctx) {
+      now += work;
       const steps = ctx.service?.heal.steps.filter((s) => s.when === undefined) ?? [];
       const last = steps[steps.length - 1]?.action === name;
       const fails = last && entry(ctx.service?.id ?? "", tick) === DOWN_HEAL_FAILS;
@@ -123,7 +139,7 @@ async function throughRunTick(config: Config, series: Series, ticks: number, int
   let state: UpkeepState = emptyState();
   const out: { state: UpkeepState; alerts: AlertIntent[]; steps: Record<string, string[]> }[] = [];
   for (tick = 0; tick < ticks; tick++) {
-    now = tick * intervalMs;
+    now = timing.times?.[tick] ?? tick * intervalMs;
     probes.clear();
     const result = await runTick(config, state, deps, { dryRun: false });
     state = result.state;
@@ -137,7 +153,13 @@ async function throughRunTick(config: Config, series: Series, ticks: number, int
   return out;
 }
 
-function throughSimulation(config: Config, series: Series, ticks: number, intervalMs: number) {
+async function throughSimulation(
+  config: Config,
+  series: Series,
+  ticks: number,
+  intervalMs: number,
+  times?: readonly number[],
+) {
   const out: { state: UpkeepState; alerts: AlertIntent[]; steps: Record<string, string[]> }[] = [];
   const input: SimulationInput = {
     config,
@@ -148,8 +170,9 @@ function throughSimulation(config: Config, series: Series, ticks: number, interv
     settings: { launchctlPath: "launchctl", systemctlPath: "systemctl", uid: 501 },
     getHandler: (name) => (name === "verify" ? verify : stub(name)),
     evaluate: (expr, data) => evaluateLogic(expr, data),
+    ...(times === undefined ? {} : { times }),
   };
-  simulate(input, (t) => {
+  await simulate(input, (t) => {
     const steps: Record<string, string[]> = {};
     for (const [id, heal] of t.heals) if (heal.steps.length > 0) steps[id] = heal.steps.map((s) => s.action);
     out.push({ state: t.result.state, alerts: [...t.result.alerts], steps });
@@ -201,7 +224,7 @@ describe("the simulation decides exactly what `upkeep run` decides", () => {
         fc.constantFrom(30 * SECOND, MINUTE, 5 * MINUTE),
         async (series, ticks, interval) => {
           const real = await throughRunTick(config, series, ticks, interval);
-          expect(throughSimulation(config, series, ticks, interval)).toEqual(real);
+          expect(await throughSimulation(config, series, ticks, interval)).toEqual(real);
         },
       ),
       { numRuns: 25 },
@@ -217,7 +240,7 @@ describe("the simulation decides exactly what `upkeep run` decides", () => {
         fc.constantFrom(30 * SECOND, MINUTE, 5 * MINUTE),
         async (series, ticks, interval) => {
           const real = await throughRunTick(config, series, ticks, interval);
-          expect(throughSimulation(config, series, ticks, interval)).toEqual(real);
+          expect(await throughSimulation(config, series, ticks, interval)).toEqual(real);
         },
       ),
       { numRuns: 25 },
@@ -225,25 +248,68 @@ describe("the simulation decides exactly what `upkeep run` decides", () => {
   });
 });
 
+/** Tick start times with irregular gaps: a scheduler a little early or late, a manual run, a laptop asleep. */
+const timesArb = (ticks: number, interval: number) =>
+  fc
+    .array(
+      fc.oneof(
+        fc.integer({ min: interval - 2 * SECOND, max: interval + 2 * SECOND }),
+        fc.integer({ min: 1, max: interval }),
+        fc.integer({ min: interval, max: 3 * 60 * MINUTE }),
+      ),
+      { minLength: ticks, maxLength: ticks },
+    )
+    .map((gaps) => gaps.reduce<number[]>((acc, gap) => [...acc, (acc[acc.length - 1] ?? -gap) + gap], []));
+
+describe("`upkeep test` and real ticks agree on any timeline", () => {
+  for (const [name, load] of [
+    ["the shipped rules", async () => (await loadRules(SHIPPED_RULES, { env: {} })).config],
+    ["dependencies, waves and `when` conditions", async () => dependencyConfig()],
+  ] as const) {
+    it(`with heals that take time and irregular tick spacing, on ${name}`, async () => {
+      const config = await load();
+      if (config === undefined) throw new Error("the rules do not load");
+      const ids = config.services.map((s) => s.id);
+      await fc.assert(
+        fc.asyncProperty(
+          seriesArb(ids),
+          fc.integer({ min: 1, max: 50 }).chain((ticks) =>
+            fc.tuple(
+              fc.constant(ticks),
+              fc.constantFrom(30 * SECOND, MINUTE, 5 * MINUTE).chain((i) => timesArb(ticks, i)),
+            ),
+          ),
+          fc.integer({ min: 0, max: 20 * SECOND }),
+          async (series, [ticks, times], workMs) => {
+            const real = await throughRunTick(config, series, ticks, MINUTE, { times, workMs });
+            expect(await throughSimulation(config, series, ticks, MINUTE, times)).toEqual(real);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  }
+});
+
 describe("simulated heals", () => {
   const config = dependencyConfig();
-  const run = (entries: Record<string, number[]>, ticks: number, intervalMs = 5 * MINUTE) => {
+  const run = async (entries: Record<string, number[]>, ticks: number, intervalMs = 5 * MINUTE) => {
     const series = new Map(Object.entries(entries).map(([id, e]) => [id, Uint8Array.from(e)]));
     return throughSimulation(config, series, ticks, intervalMs);
   };
   const statusOf = (state: UpkeepState, id: string) => state.services.services[id]?.lastStatus;
 
-  it("succeed when the next entry is up, and the tick ends up", () => {
-    const [first] = run({ "health-proxy": [DOWN, UP] }, 1);
+  it("succeed when the next entry is up, and the tick ends up", async () => {
+    const [first] = await run({ "health-proxy": [DOWN, UP] }, 1);
     expect(first?.state.heals.heals["health-proxy"]?.history).toEqual([
       { at: 0, outcome: "healed", forced: false },
     ]);
     expect(statusOf(first?.state as UpkeepState, "health-proxy")).toBe("up");
   });
 
-  it("fail when the next entry is down, or at the last entry of a series", () => {
+  it("fail when the next entry is down, or at the last entry of a series", async () => {
     for (const entries of [[DOWN, DOWN], [DOWN]]) {
-      const [first] = run({ "health-proxy": entries }, 1);
+      const [first] = await run({ "health-proxy": entries }, 1);
       expect(first?.state.heals.heals["health-proxy"]?.history).toEqual([
         { at: 0, outcome: "failed", forced: false },
       ]);
@@ -251,34 +317,34 @@ describe("simulated heals", () => {
     }
   });
 
-  it("follow (heal:ok) and (heal:fails) whatever comes next", () => {
-    const [ok] = run({ "health-proxy": [DOWN_HEAL_OK, DOWN] }, 1);
-    const [fails] = run({ "health-proxy": [DOWN_HEAL_FAILS, UP] }, 1);
+  it("follow (heal:ok) and (heal:fails) whatever comes next", async () => {
+    const [ok] = await run({ "health-proxy": [DOWN_HEAL_OK, DOWN] }, 1);
+    const [fails] = await run({ "health-proxy": [DOWN_HEAL_FAILS, UP] }, 1);
     expect(ok?.state.heals.heals["health-proxy"]?.history[0]?.outcome).toBe("healed");
     expect(fails?.state.heals.heals["health-proxy"]?.history[0]?.outcome).toBe("failed");
   });
 
-  it("without a verify step succeed when their steps do, and the tick ends as the next entry says", () => {
-    const [plain] = run({ "mcp-bridge": [DOWN, DOWN] }, 1);
+  it("without a verify step succeed when their steps do, and the tick ends as the next entry says", async () => {
+    const [plain] = await run({ "mcp-bridge": [DOWN, DOWN] }, 1);
     expect(plain?.state.heals.heals["mcp-bridge"]?.history[0]?.outcome).toBe("healed");
     expect(statusOf(plain?.state as UpkeepState, "mcp-bridge")).toBe("down");
-    const [fails] = run({ "mcp-bridge": [DOWN_HEAL_FAILS, UP] }, 1);
+    const [fails] = await run({ "mcp-bridge": [DOWN_HEAL_FAILS, UP] }, 1);
     expect(fails?.state.heals.heals["mcp-bridge"]?.history[0]?.outcome).toBe("failed");
   });
 
-  it("re-probe a dependent after its dependency is healed, and heal it in the next wave", () => {
-    const [first] = run({ "health-proxy": [DOWN, UP], "boss-api": [DOWN, DOWN] }, 1);
+  it("re-probe a dependent after its dependency is healed, and heal it in the next wave", async () => {
+    const [first] = await run({ "health-proxy": [DOWN, UP], "boss-api": [DOWN, DOWN] }, 1);
     expect(first?.steps["health-proxy"]).toBeDefined();
     expect(first?.steps["boss-api"]).toBeDefined();
     expect(statusOf(first?.state as UpkeepState, "boss-api")).toBe("down");
-    const [blocked] = run({ "health-proxy": [DOWN, DOWN], "boss-api": [DOWN, UP] }, 1);
+    const [blocked] = await run({ "health-proxy": [DOWN, DOWN], "boss-api": [DOWN, UP] }, 1);
     expect(blocked?.steps["boss-api"]).toBeUndefined();
     expect(statusOf(blocked?.state as UpkeepState, "boss-api")).toBe("blocked");
   });
 
-  it("count what happened over the whole run", () => {
+  it("count what happened over the whole run", async () => {
     const series = new Map([["health-proxy", Uint8Array.from([DOWN, DOWN, DOWN, UP])]]);
-    const counts = simulate(
+    const counts = await simulate(
       {
         config,
         ticks: 4,

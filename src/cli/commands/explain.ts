@@ -5,6 +5,7 @@
  */
 import type { Config, ServiceConfig } from "../../config/model.js";
 import { ExitCode } from "../../errors.js";
+import { loadSilences, toSilence } from "../../runtime/silences.js";
 import { logTail, stateHistory, type History } from "../../explain/history.js";
 import { mergedRule, type MergedRule, type Setting } from "../../explain/settings.js";
 import { loadRulesFiles, type Origin } from "../../explain/sources.js";
@@ -54,11 +55,13 @@ export async function explainService(
   service: ServiceConfig,
   options: { lines: number; now: number },
 ): Promise<{ explanation: Explanation; warnings: readonly string[] }> {
-  const [files, { state, warnings }, log] = await Promise.all([
+  const [files, { state, warnings }, log, adHoc] = await Promise.all([
     loadRulesFiles(config),
     loadState(config.runtime.stateDir, { readOnly: true }),
     logTail(config.runtime.logFile, service.id, options.lines),
+    loadSilences(config.runtime.stateDir, { readOnly: true }),
   ]);
+  const silences = [...config.alerts.silences, ...adHoc.silences.map(toSilence)];
   const explanation: Explanation = {
     service: {
       id: service.id,
@@ -66,7 +69,7 @@ export async function explainService(
       ...(service.description === undefined ? {} : { description: service.description }),
     },
     ...mergedRule(config, service, files),
-    history: { ...stateHistory(config, service, state, options.now), log },
+    history: { ...stateHistory(config, service, state, options.now, silences), log },
   };
   return { explanation, warnings };
 }
@@ -138,12 +141,17 @@ function formatText(e: Explanation): string {
     out.push(
       `  last probe: ${h.lastProbeAt}${h.lastDetail === "" ? "" : ` - ${h.lastDetail}`}${h.lastLatencyMs === null ? "" : ` (${h.lastLatencyMs} ms)`}`,
     );
+  const gaveUp = h.breaker.gaveUp ? `; upkeep gave up (since ${h.breaker.failedSince ?? "?"})` : "";
   out.push(
-    `  breaker: ${h.breaker.state}${h.breaker.isolated ? " (isolated)" : ""}${h.breaker.retryAt === null ? "" : ` until ${h.breaker.retryAt}`}, ${h.breaker.failures} failures counted`,
+    `  breaker: ${h.breaker.state}${h.breaker.isolated ? " (isolated)" : ""}${h.breaker.retryAt === null ? "" : ` until ${h.breaker.retryAt}`}, ${h.breaker.failures} failed heals in a row${gaveUp}`,
+  );
+  const held = h.heals.refusedBy.map((r) =>
+    r.until === null ? `${r.gate} (no end)` : `${r.gate} until ${r.until}`,
   );
   out.push(
     `  heals: ${h.heals.totals.healed} healed, ${h.heals.totals.failed} failed in all; budget left ${h.heals.budgetLeft}` +
-      (h.heals.nextAllowedAt === null ? "" : `, next allowed at ${h.heals.nextAllowedAt}`),
+      (held.length === 0 ? "" : `; held back by ${held.join(", ")}`) +
+      (h.heals.nextAllowedAt === null ? "" : `; next heal allowed at ${h.heals.nextAllowedAt}`),
   );
   for (const r of h.heals.history)
     out.push(

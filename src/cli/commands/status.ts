@@ -4,15 +4,15 @@
  * allowed, and firing alerts. Reads state without the lock (files are replaced atomically) and never
  * changes it.
  */
-import type { Config, ServiceConfig } from "../../config/model.js";
+import type { Config, ServiceConfig, Silence } from "../../config/model.js";
 import { canAttempt } from "../../core/breaker.js";
-import { checkHeal } from "../../core/budget.js";
-import { emptyBreaker, own, type UpkeepState } from "../../core/state.js";
+import { healStanding } from "../../core/standing.js";
+import { own, type UpkeepState } from "../../core/state.js";
 import { ExitCode } from "../../errors.js";
 import { commandFlags } from "../args.js";
 import { lockHolder } from "../../runtime/lock.js";
 import { CHANNEL_BREAKER, loadOutbox, type OutboxState } from "../../runtime/outbox.js";
-import { loadSilences, silenceState, type SilencesState } from "../../runtime/silences.js";
+import { loadSilences, silenceState, toSilence, type SilencesState } from "../../runtime/silences.js";
 import { loadState } from "../../runtime/state-files.js";
 import { loadConfigOrReport } from "../load-config.js";
 
@@ -40,11 +40,19 @@ export interface ServiceStatusView {
   lastDetail: string;
   lastProbeAt: string | null;
   breaker: { state: string; retryAt: string | null; isolated: boolean };
+  /** upkeep stopped healing after failed heals (until a heal holds or `breaker reset`). */
+  gaveUp: boolean;
+  /** Failed heals since the last one that held. */
+  failedHeals: { inRow: number; since: string | null };
+  flapping: boolean;
   heals: {
     inWindow: number;
     budgetLeft: number;
     max: number;
+    /** When every gate lets the next heal through; null when nothing holds healing back now (or no end). */
     nextAllowedAt: string | null;
+    /** Every gate that would refuse a heal now, with when it alone would allow one (null: no end). */
+    refusedBy: { gate: string; until: string | null; why?: string }[];
     last: string | null;
   };
   firingAlerts: { rule: string; level: string; since: string | null; sent: number }[];
@@ -74,22 +82,24 @@ export interface SilenceView {
 const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
 
-export function statusView(config: Config, state: UpkeepState, now: number): ServiceStatusView[] {
-  return config.services.map((service) => serviceView(config, service, state, now));
+export function statusView(
+  config: Config,
+  state: UpkeepState,
+  now: number,
+  silences: readonly Silence[] = config.alerts.silences,
+): ServiceStatusView[] {
+  return config.services.map((service) => serviceView(config, service, state, silences, now));
 }
 
 function serviceView(
   config: Config,
   service: ServiceConfig,
   state: UpkeepState,
+  silences: readonly Silence[],
   now: number,
 ): ServiceStatusView {
   const record = own(state.services.services, service.id);
-  const breaker = own(state.breakers.breakers, service.id) ?? emptyBreaker();
-  const attempt = canAttempt(service.breaker, breaker, now);
-  const heal = own(state.heals.heals, service.id);
-  const check = checkHeal(service.heal, heal, now);
-  const windowStart = now - service.heal.budget.perMs;
+  const standing = healStanding(config, service, state, silences, now);
   const firing = config.alerts.rules.flatMap((rule) => {
     const alert = own(state.alerts.alerts, `${rule.id}/${service.id}`);
     return alert?.status === "firing"
@@ -104,13 +114,26 @@ function serviceView(
     consecutiveFailures: record?.consecutiveFailures ?? 0,
     lastDetail: record?.lastDetail ?? "",
     lastProbeAt: iso(record?.lastProbeAt),
-    breaker: { state: attempt.state, retryAt: iso(attempt.retryAt), isolated: breaker.isolated },
+    breaker: {
+      state: standing.breaker.state,
+      retryAt: iso(standing.breaker.retryAt),
+      isolated: standing.breaker.isolated,
+    },
+    gaveUp: standing.gaveUp,
+    failedHeals: { inRow: standing.failedInRow, since: iso(standing.failedSince) },
+    flapping: (record?.outages?.length ?? 0) >= service.flapping.outages,
     heals: {
-      inWindow: (heal?.recent ?? []).filter((at) => at > windowStart).length,
-      budgetLeft: check.budgetLeft,
-      max: service.heal.budget.max,
-      nextAllowedAt: check.allowed ? null : iso(check.nextAllowedAt),
-      last: iso(heal?.lastHealAt),
+      inWindow: standing.budget.used,
+      budgetLeft: standing.budget.left,
+      max: standing.budget.max,
+      nextAllowedAt:
+        standing.refusedBy.length === 0 || standing.nextAllowedAt === null ? null : iso(standing.nextAllowedAt),
+      refusedBy: standing.refusedBy.map((r) => ({
+        gate: r.gate,
+        until: iso(r.until),
+        ...(r.why === undefined ? {} : { why: r.why }),
+      })),
+      last: iso(standing.lastHealAt),
     },
     firingAlerts: firing,
   };
@@ -183,6 +206,11 @@ function formatExtras(outbox: OutboxChannelView[], silences: SilenceView[]): str
   return lines;
 }
 
+function gateText(r: { gate: string; until: string | null; why?: string }): string {
+  const name = r.gate === "breaker-open" ? (r.why === "isolated" ? "isolation" : "giving up") : r.gate;
+  return r.until === null ? `${name} (no end)` : `${name} until ${r.until}`;
+}
+
 function formatText(views: ServiceStatusView[], tick: string | undefined): string {
   const lines: string[] = [];
   if (tick !== undefined) lines.push(tick, "");
@@ -198,11 +226,19 @@ function formatText(views: ServiceStatusView[], tick: string | undefined): strin
           ? " until reset"
           : ` until ${v.breaker.retryAt}`
         : "";
-    lines.push(`  breaker: ${v.breaker.state}${v.breaker.isolated ? " (isolated)" : ""}${retry}`);
+    const gaveUp = v.gaveUp
+      ? ` - upkeep gave up: ${v.failedHeals.inRow} heals failed since ${v.failedHeals.since ?? "?"}`
+      : "";
+    lines.push(`  breaker: ${v.breaker.state}${v.breaker.isolated ? " (isolated)" : ""}${retry}${gaveUp}`);
+    const held =
+      v.heals.refusedBy.length === 0
+        ? ""
+        : `; held back by ${v.heals.refusedBy.map(gateText).join(", ")}` +
+          (v.heals.nextAllowedAt === null ? "" : `; next heal allowed at ${v.heals.nextAllowedAt}`);
     lines.push(
-      `  heals: ${v.heals.inWindow} in window, ${v.heals.budgetLeft}/${v.heals.max} left` +
-        (v.heals.nextAllowedAt === null ? "" : `, next allowed at ${v.heals.nextAllowedAt}`),
+      `  heals: ${v.heals.budgetLeft} of ${v.heals.max} left (${v.heals.inWindow} used in the window)${held}`,
     );
+    if (v.flapping) lines.push("  flapping: it went down again and again within the flapping window");
     for (const a of v.firingAlerts)
       lines.push(`  alert firing: ${a.level} ${a.rule} since ${a.since ?? "?"} (${a.sent} sent)`);
   }
@@ -236,7 +272,10 @@ export async function run(argv: string[]): Promise<number> {
   ]);
   for (const w of warnings) process.stderr.write(`upkeep: ${w}\n`);
   const now = Date.now();
-  const views = statusView(config, state, now);
+  const views = statusView(config, state, now, [
+    ...config.alerts.silences,
+    ...silences.silences.map(toSilence),
+  ]);
   const extras = { outbox: outboxView(outbox, now), silences: silencesView(silences, now) };
   const running =
     holder === undefined

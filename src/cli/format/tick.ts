@@ -16,12 +16,23 @@ export function serviceLine(s: ServiceReport): string {
   if (s.heal.outcome === "failed") line += `; heal failed: ${s.heal.reason}`;
   if (s.heal.reason === "dry run") line += "; would heal (see plan)";
   else if (s.heal.outcome === "refused" || (s.heal.outcome === "skipped" && s.status === "down")) {
-    line += `; not healed: ${s.heal.reason}`;
+    line += `; not healed: ${notHealedWhy(s)}`;
     if (s.heal.nextAllowedAt !== undefined)
       line += ` (next heal allowed at ${new Date(s.heal.nextAllowedAt).toISOString()})`;
   }
-  if (s.breaker !== "CLOSED") line += ` [breaker ${s.breaker}]`;
+  if (s.gaveUp) line += " [upkeep gave up: heals did not help]";
+  else if (s.breaker !== "CLOSED") line += ` [breaker ${s.breaker}]`;
+  if (s.flapping) line += " [flapping]";
   return line;
+}
+
+/** One gate: its name; several: each with when it alone would let a heal through. */
+function notHealedWhy(s: ServiceReport): string {
+  const gates = s.heal.refusedBy ?? [];
+  if (gates.length <= 1) return s.heal.reason;
+  return gates
+    .map((g) => (g.until === null ? `${g.gate} (no end)` : `${g.gate} until ${new Date(g.until).toISOString()}`))
+    .join(", ");
 }
 
 function planLines(s: ServiceReport): string[] {
@@ -81,6 +92,8 @@ export function tickJson(report: TickReport): object {
       detail: s.detail,
       latencyMs: s.latencyMs,
       breaker: s.breaker,
+      gaveUp: s.gaveUp,
+      flapping: s.flapping,
       heal: s.heal,
       blockedBy: s.blockedBy,
     })),
