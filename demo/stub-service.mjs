@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A tiny service for tests and the demo: an HTTP server (so also a TCP listener) on 127.0.0.1.
-//   stub-service.mjs --port N [--name NAME] [--host 127.0.0.1]
+//   stub-service.mjs --port N [--name NAME] [--host 127.0.0.1] [--lifetime MS]
+// --lifetime: exit (code 1) after MS milliseconds, like a daemon in a crash loop.
 // GET /health answers 200 {"status":"ok","name":NAME,"pid":PID}; anything else 404.
 // Exits cleanly (code 0) on SIGTERM/SIGINT; ends on its own after 10 minutes so tests cannot leak it forever.
 import { createServer } from "node:http";
@@ -42,3 +43,5 @@ const stop = () => {
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 setTimeout(stop, 10 * 60_000).unref();
+const lifetime = Number(flag("--lifetime", "0"));
+if (lifetime > 0) setTimeout(() => process.exit(1), lifetime).unref();

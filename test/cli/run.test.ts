@@ -119,11 +119,15 @@ class World {
   }
 
   /** Points the agent's plist at the real stub (healthy) or at a program that exits at once (heals fail). */
-  writePlist(id: ServiceId, program: "stub" | "crash"): void {
+  /** stub: serves; crash: exits at once; crash-loop: serves for 1.5 s, then exits. */
+  writePlist(id: ServiceId, program: "stub" | "crash" | "crash-loop"): void {
+    const stub = ["node", STUB_SERVICE, "--port", String(this.port(id)), "--name", id];
     const args =
       program === "stub"
-        ? ["node", STUB_SERVICE, "--port", String(this.port(id)), "--name", id]
-        : ["node", "-e", "process.exit(1)"];
+        ? stub
+        : program === "crash-loop"
+          ? [...stub, "--lifetime", "1500"]
+          : ["node", "-e", "process.exit(1)"];
     writeFileSync(this.plist(id), JSON.stringify({ Label: this.label(id), ProgramArguments: args }));
   }
 
@@ -434,8 +438,9 @@ suite(SUITE_NAME, () => {
     expect(heals["mcp-bridge"]?.recent).toHaveLength(3);
   });
 
-  it("opens the breaker after failed ticks, stops healing, and tries one trial heal after openFor", async () => {
-    world.writeRules({ cooldown: "100ms", failureThreshold: 2, openFor: "3s", verifyTimeout: "500ms" });
+  it("gives up after failed heals (the breaker opens), stops healing, and tries one trial heal after openFor", async () => {
+    // openFor 8s: ticks may come up to 3 s early at the default 300 s interval, so 5 s of it are certain.
+    world.writeRules({ cooldown: "100ms", failureThreshold: 2, openFor: "8s", verifyTimeout: "500ms" });
     world.writePlist("mcp-bridge", "crash");
     await world.crash("mcp-bridge");
 
@@ -457,6 +462,7 @@ suite(SUITE_NAME, () => {
     expect(refused.code).toBe(1);
     expect(byId(refused.services, "mcp-bridge")).toMatchObject({
       breaker: "OPEN",
+      gaveUp: true,
       heal: { outcome: "refused", reason: "breaker-open" },
     });
     expect(world.calls()).toHaveLength(callsBefore);
@@ -469,6 +475,30 @@ suite(SUITE_NAME, () => {
     expect(byId(trial.services, "mcp-bridge")).toMatchObject({ status: "up", heal: { outcome: "healed" } });
     expect(launchctlVerbs(world.calls().slice(callsBefore))).toEqual(["unload", "load"]);
     expect(world.logLines().some((l) => l.msg === "healing mcp-bridge" && l.trial === true)).toBe(true);
+  });
+
+  it("gives up on a crash loop: heals that revive the service until the next tick count as failed", async () => {
+    world.writeRules({ cooldown: "100ms", failureThreshold: 2 });
+    world.writePlist("mcp-bridge", "crash-loop");
+    await world.crash("mcp-bridge");
+    const first = await world.runJson();
+    expect(byId(first.services, "mcp-bridge")).toMatchObject({ status: "up", heal: { outcome: "healed" } });
+    for (let tick = 2; tick <= 3; tick += 1) {
+      await waitFor(async () => !(await portAnswers(world.port("mcp-bridge"))), 10_000, "the crash");
+      const relapsed = await world.runJson();
+      const mcp = byId(relapsed.services, "mcp-bridge");
+      if (tick === 2) expect(mcp).toMatchObject({ status: "up", heal: { outcome: "healed" }, gaveUp: false });
+      else
+        expect(mcp).toMatchObject({
+          status: "down",
+          breaker: "OPEN",
+          gaveUp: true,
+          heal: { outcome: "refused", reason: "breaker-open" },
+        });
+    }
+    const breakers = world.stateFile("breakers.json").breakers as Record<string, { failStreak: number }>;
+    expect(breakers["mcp-bridge"]?.failStreak).toBe(2);
+    expect(world.logLines().some((l) => l.msg === "breaker heal-failed" && l.service === "mcp-bridge")).toBe(true);
   });
 
   it("a second concurrent run exits 3 and touches nothing", async () => {

@@ -181,16 +181,52 @@ describe("inhibition (a dependency is down)", () => {
     expect(state.status).toBe("firing");
   });
 
-  it("never mutes a resolution", () => {
-    const { intents } = drive(CRITICAL, r, [
-      ...down(3),
-      ...down(2, { inhibited: true }),
-      ...up(1, { inhibited: true }),
-    ]);
+  it("keeps a firing alert firing while its service is blocked, and resolves it once it is judged up", () => {
+    // blocked: the rule ("down") does not match, but blocked says nothing about the service itself.
+    const { intents, state } = drive(CRITICAL, r, [...down(3), ...up(2, { inhibited: true })]);
+    expect(sent(intents)).toEqual([[2, "firing"]]);
+    expect(state.status).toBe("firing");
+    const after = drive(CRITICAL, r, up(1), state, 5 * TICK);
+    expect(sent(after.intents)).toEqual([[0, "resolved"]]);
+  });
+
+  it("continues the episode when the service is down on its own again after being blocked", () => {
+    const { intents } = drive(CRITICAL, r, [...down(3), ...up(2, { inhibited: true }), ...down(12)]);
     expect(sent(intents)).toEqual([
       [2, "firing"],
-      [5, "resolved"],
+      [14, "reminder"],
     ]);
+  });
+});
+
+describe("hysteresis and per-rule overrides", () => {
+  const level = (extra: Partial<LevelSpec>): LevelSpec => ({ ...CRITICAL, ...extra });
+
+  it("resolveAfter: a flapping service neither pages nor resolves at every tick", () => {
+    const flap = [...down(3), ...up(1), ...down(1), ...up(1), ...down(1), ...up(2), ...down(1)];
+    const plain = drive(level({ threshold: 1 }), rule("r", "CRITICAL"), flap);
+    const steady = drive(level({ threshold: 1, resolveAfter: 2 }), rule("r", "CRITICAL"), flap);
+    expect(sent(plain.intents).map(([, k]) => k)).toEqual([
+      "firing",
+      "resolved",
+      "firing",
+      "resolved",
+      "firing",
+      "resolved",
+      "firing",
+    ]);
+    // resolved only after 2 ticks in a row without the condition; the rest is one episode.
+    expect(sent(steady.intents)).toEqual([
+      [0, "firing"],
+      [8, "resolved"],
+      [9, "firing"],
+    ]);
+  });
+
+  it("a rule's threshold and cooldown replace its level's", () => {
+    const once = rule("gave-up", "CRITICAL", { threshold: 1, cooldownMs: 24 * HOUR });
+    const { intents } = drive(CRITICAL, once, down(30));
+    expect(sent(intents)).toEqual([[0, "firing"]]);
   });
 });
 
@@ -208,6 +244,7 @@ const levelArb: fc.Arbitrary<LevelSpec> = fc.record({
   id: fc.constant("L"),
   threshold: fc.integer({ min: 1, max: 6 }),
   cooldownMs: fc.integer({ min: 0, max: 12 }).map((n) => n * TICK),
+  resolveAfter: fc.integer({ min: 1, max: 3 }),
   channels: fc.constant(["log"]),
   rank: fc.constant(0),
 });
@@ -269,7 +306,7 @@ describe("properties", () => {
           const after = drive(
             level,
             r,
-            [...up(silentTicks, { silenced: true }), ...up(1)],
+            [...up(silentTicks, { silenced: true }), ...up(level.resolveAfter)],
             before.state,
             ticks.length * TICK,
           );
