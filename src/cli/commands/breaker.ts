@@ -8,7 +8,7 @@
 import { userInfo } from "node:os";
 import type { ServiceConfig } from "../../config/model.js";
 import { suggest } from "../../config/suggest.js";
-import { stepBreaker, type BreakerEvent } from "../../core/breaker.js";
+import { stepHealBreaker, type HealBreakerEvent } from "../../core/heal-breaker.js";
 import {
   emptyBreaker,
   emptyConcern,
@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
   if (missing !== undefined) return usage(missing);
   const service = config.services.find((s) => s.id === id) as ServiceConfig;
   const now = Date.now();
-  const event: BreakerEvent =
+  const event: HealBreakerEvent =
     action === "reset"
       ? { type: "reset" }
       : { type: "isolate", ...(untilMs === undefined ? {} : { until: now + untilMs }) };
@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
 async function change(
   stateDir: string,
   service: ServiceConfig,
-  event: BreakerEvent,
+  event: HealBreakerEvent,
   now: number,
 ): Promise<BreakerState> {
   const release = await acquireLock(stateDir, {
@@ -129,7 +129,7 @@ async function change(
     const { value, warnings } = await readConcern(stateDir, "breakers", BREAKERS);
     for (const warning of warnings) process.stderr.write(`upkeep: ${warning}\n`);
     const current = own(value.breakers, service.id) ?? emptyBreaker();
-    const next = stepBreaker(service.breaker, current, event, now).state;
+    const next = stepHealBreaker(service.breaker, current, event, now).state;
     await writeConcern(stateDir, "breakers", {
       ...value,
       breakers: withEntry(value.breakers, service.id, next),
