@@ -7,9 +7,10 @@ import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import type { Handler, HandlerKind, HandlerSettings, ProbeResult } from "../actions/types.js";
 import type { Config, JsonLogic, ServiceConfig, Silence } from "../config/model.js";
-import type { Observation, Skip } from "../core/decide.js";
+import type { HealIntent, Observation, Skip } from "../core/decide.js";
 import type { ServiceFacts } from "../core/facts.js";
 import type { UpkeepState } from "../core/state.js";
+import type { HealBreakerDecision } from "../core/heal-breaker.js";
 import { runTickFlow, type HealRun, type TickOps } from "../core/tick-flow.js";
 import type { AlertIntent } from "../core/alerts.js";
 import type { Clock } from "./clock.js";
@@ -64,6 +65,13 @@ export interface ServiceReport {
     readonly nextAllowedAt?: number;
     /** Every gate that refused, with when it alone would let a heal through (null: no end). */
     readonly refusedBy?: readonly { readonly gate: string; readonly until: number | null }[];
+    /** A heal ran: when (real time), and how it was asked for. */
+    readonly ran?: {
+      readonly startedAt: number;
+      readonly finishedAt: number;
+      readonly trial: boolean;
+      readonly forced: boolean;
+    };
   };
   readonly breaker: ServiceFacts["breaker"];
   /** upkeep gave up after failed heals. */
@@ -84,6 +92,8 @@ export interface TickReport {
   readonly failed: number;
   readonly alerts: readonly AlertIntent[];
   readonly deliveries: readonly Delivery[];
+  /** Breaker transitions and heal verdicts of the tick, per service. */
+  readonly breakerDecisions: Readonly<Record<string, readonly HealBreakerDecision[]>>;
 }
 
 export async function runTick(
@@ -177,6 +187,7 @@ export async function runTick(
         flow.facts[s.id],
         flow.observations[s.id],
         reports.get(s.id),
+        flow.heals.get(s.id)?.intent,
         flow.skipped[s.id],
         first !== undefined && !first.ok ? first.detail : undefined,
       );
@@ -191,6 +202,7 @@ export async function runTick(
       failed: services.filter((s) => s.status !== "up").length,
       alerts: flow.alerts,
       deliveries,
+      breakerDecisions: flow.breakerDecisions,
     };
     return { state: flow.state, report, outbox };
   } finally {
@@ -233,6 +245,7 @@ function serviceReport(
   facts: ServiceFacts | undefined,
   observation: Observation | undefined,
   heal: HealReport | undefined,
+  intent: HealIntent | undefined,
   skipped: Skip | undefined,
   detected: string | undefined,
 ): ServiceReport {
@@ -252,6 +265,16 @@ function serviceReport(
       ...(skipped?.refusedBy === undefined
         ? {}
         : { refusedBy: skipped.refusedBy.map((r) => ({ gate: r.gate, until: r.until })) }),
+      ...(heal === undefined || heal.dryRun || intent === undefined
+        ? {}
+        : {
+            ran: {
+              startedAt: heal.startedAt,
+              finishedAt: heal.finishedAt,
+              trial: intent.trial,
+              forced: intent.forced,
+            },
+          }),
     },
     breaker: facts?.breaker ?? "CLOSED",
     gaveUp: facts?.gaveUp ?? false,

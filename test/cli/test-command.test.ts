@@ -14,18 +14,19 @@ const tempDir = async (): Promise<string> => {
 let wrongFile = "";
 let wrongText = "";
 
+// Heals at 0, 5, 10, 60 and 65 min fail: upkeep gives up at the 5th heal (tick 14), not at the 4th.
 const WRONG = `# yaml-language-server: $schema=../../schemas/test.schema.json
 version: 1
-interval: 30s
+interval: 5m
 tests:
-  opens-too-early:
+  gives-up-too-early:
     description: a deliberately wrong expectation
     services:
-      health-proxy: "down x5, up x4"
+      health-proxy: "down x16"
     expect:
-      - at: 4
+      - at: 13
         breaker: { health-proxy: OPEN }
-      - at: 5
+      - at: 14
         breaker: { health-proxy: OPEN }
 `;
 
@@ -50,8 +51,12 @@ describe("upkeep test", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(stdout).toContain(
-      "PASS rules/tests/breaker.test.yaml > opens-after-5-failures-and-closes-after-2-successes (9 ticks)",
+      "PASS rules/tests/breaker.test.yaml > gives-up-after-5-failed-heals-and-retries-with-growing-waits (130 ticks)",
     );
+    expect(stdout).toContain(
+      "PASS rules/tests/breaker.test.yaml > a-crash-loop-trips-the-breaker (40 ticks)",
+    );
+    expect(stdout).toContain("PASS rules/tests/breaker.test.yaml > fixed-by-hand-while-given-up (70 ticks)");
     expect(stdout).toContain(
       "PASS rules/tests/healing.test.yaml > heals-every-5-minutes-at-most-3-times-an-hour (70 ticks)",
     );
@@ -66,19 +71,19 @@ describe("upkeep test", () => {
     const { code, stdout } = await upkeep("test", wrongFile);
     expect(code).toBe(1);
     const { line, column } = positionOf(wrongText, "OPEN }");
-    expect(stdout).toContain(`FAIL ${wrongFile} > opens-too-early (9 ticks)`);
+    expect(stdout).toContain(`FAIL ${wrongFile} > gives-up-too-early (16 ticks)`);
     expect(stdout).toContain(
       [
-        `FAIL ${wrongFile} > opens-too-early: a deliberately wrong expectation`,
-        `  ${wrongFile}:${line}:${column} tick 4 (1m30s): breaker of health-proxy`,
+        `FAIL ${wrongFile} > gives-up-too-early: a deliberately wrong expectation`,
+        `  ${wrongFile}:${line}:${column} tick 13 (1h): breaker of health-proxy`,
         `    ${line} |         breaker: { health-proxy: OPEN }`,
         `       |                                  ^`,
         "    expected: OPEN",
         "    actual:   CLOSED",
-        "    the breaker of health-proxy is OPEN at ticks 5-6",
+        "    the breaker of health-proxy is OPEN at ticks 14-15",
       ].join("\n"),
     );
-    expect(stdout).toContain("1 test: 0 passed, 1 failed (1 file, 9 simulated ticks)");
+    expect(stdout).toContain("1 test: 0 passed, 1 failed (1 file, 16 simulated ticks)");
   });
 
   it("runs every test file of a directory, and --rules picks the rules they run against", async () => {
@@ -87,7 +92,7 @@ describe("upkeep test", () => {
     const shipped = await upkeep("test");
     expect(stdout.match(/^PASS .*$/gm)).toHaveLength(shipped.stdout.match(/^PASS /gm)?.length ?? -1);
     expect(stdout.match(/^FAIL .*\(\d+ ticks\)$/gm)).toEqual([
-      `FAIL ${join(rules, "tests", "wrong.test.yaml")} > opens-too-early (9 ticks)`,
+      `FAIL ${join(rules, "tests", "wrong.test.yaml")} > gives-up-too-early (16 ticks)`,
     ]);
 
     // The shipped tests, run against rules where CRITICAL waits for 4 failed ticks.
@@ -119,12 +124,12 @@ describe("upkeep test", () => {
       }[];
     };
     expect(doc.ok).toBe(false);
-    expect(doc.summary).toEqual({ tests: 1, passed: 0, failed: 1, brokenFiles: 0, files: 1, ticks: 9 });
+    expect(doc.summary).toEqual({ tests: 1, passed: 0, failed: 1, brokenFiles: 0, files: 1, ticks: 16 });
     expect(doc.files[0]?.rules).toBe(relative(process.cwd(), rules));
     expect(doc.files[0]?.tests[0]?.failures[0]).toMatchObject({
       file: wrongFile,
       ...positionOf(wrongText, "OPEN }"),
-      tick: 4,
+      tick: 13,
       subject: "breaker of health-proxy",
       expected: "OPEN",
       actual: "CLOSED",
@@ -136,10 +141,10 @@ describe("upkeep test", () => {
     const explicit = await upkeep("test", "--format", "github", wrongFile);
     expect(explicit.code).toBe(1);
     expect(explicit.stdout).toBe(
-      `::error file=${wrongFile},line=${line},col=${column},title=upkeep test%3A opens-too-early::` +
-        "tick 4 (1m30s): breaker of health-proxy%0Aexpected: OPEN%0Aactual:   CLOSED%0Athe breaker of health-proxy is OPEN at ticks 5-6\n",
+      `::error file=${wrongFile},line=${line},col=${column},title=upkeep test%3A gives-up-too-early::` +
+        "tick 13 (1h): breaker of health-proxy%0Aexpected: OPEN%0Aactual:   CLOSED%0Athe breaker of health-proxy is OPEN at ticks 14-15\n",
     );
-    expect(explicit.stderr).toBe("upkeep test: 1 test: 0 passed, 1 failed (1 file, 9 simulated ticks)\n");
+    expect(explicit.stderr).toBe("upkeep test: 1 test: 0 passed, 1 failed (1 file, 16 simulated ticks)\n");
     vi.stubEnv("GITHUB_ACTIONS", "true");
     const auto = await upkeep("test", wrongFile);
     expect(auto.stdout).toBe(explicit.stdout);

@@ -66,32 +66,71 @@ describe("normalize: the shipped rules are the baseline", () => {
     }
   });
 
-  it("limits heals to one per 5 minutes and 3 per hour, and opens the breaker after 5 failures for 60 s", () => {
+  it("limits heals to one per 5 minutes and 3 per hour, from the first failed check", () => {
     for (const s of config.services) {
+      expect(s.heal.after).toBe(1);
       expect(s.heal.cooldownMs).toBe(300_000);
       expect(s.heal.budget).toEqual({ max: 3, perMs: 3_600_000 });
       expect(s.heal.timeoutMs).toBe(120_000);
-      expect(s.breaker).toMatchObject({
+    }
+  });
+
+  it("gives up after 5 failed heals, retries after 60 s then twice as long each time up to a day, HALF_OPEN without deadline", () => {
+    for (const s of config.services) {
+      expect(s.breaker).toEqual({
         mode: "consecutive",
         failureThreshold: 5,
         successThreshold: 2,
         openForMs: 60_000,
-        backoffFactor: 1,
+        window: 10,
+        minSamples: 5,
+        failureRate: 0.5,
+        backoffFactor: 2,
+        maxOpenForMs: 86_400_000,
+        halfOpenTimeoutMs: Number.POSITIVE_INFINITY,
       });
     }
   });
 
-  it("keeps the baseline alert levels, ranked in listed order", () => {
+  it("calls a service flapping after 3 outages within an hour", () => {
+    for (const s of config.services) expect(s.flapping).toEqual({ outages: 3, withinMs: 3_600_000 });
+  });
+
+  it("keeps the baseline alert levels, ranked in listed order, resolving at the first tick that clears", () => {
     expect(Object.values(config.alerts.levels)).toEqual([
-      { id: "CRITICAL", threshold: 3, cooldownMs: 3_600_000, channels: ["discord", "log"], rank: 0 },
-      { id: "WARNING", threshold: 5, cooldownMs: 7_200_000, channels: ["log"], rank: 1 },
-      { id: "INFO", threshold: 10, cooldownMs: 86_400_000, channels: ["log"], rank: 2 },
+      {
+        id: "CRITICAL",
+        threshold: 3,
+        cooldownMs: 3_600_000,
+        resolveAfter: 1,
+        channels: ["discord", "log"],
+        rank: 0,
+      },
+      { id: "WARNING", threshold: 5, cooldownMs: 7_200_000, resolveAfter: 1, channels: ["log"], rank: 1 },
+      { id: "INFO", threshold: 10, cooldownMs: 86_400_000, resolveAfter: 1, channels: ["log"], rank: 2 },
     ]);
     expect(config.alerts.rules.map((r) => [r.id, r.level, r.sendResolved, r.services])).toEqual([
       ["service-down-critical", "CRITICAL", true, []],
       ["service-down-warning", "WARNING", true, []],
       ["service-down-info", "INFO", true, []],
+      ["healing-gave-up", "CRITICAL", true, []],
+      ["service-flapping", "WARNING", true, []],
     ]);
+  });
+
+  it("tells at once when upkeep gave up (reminding daily) and when a service flaps; service-down rules use their level's timing", () => {
+    const byId = new Map(config.alerts.rules.map((r) => [r.id, r]));
+    expect(byId.get("healing-gave-up")).toMatchObject({
+      threshold: 1,
+      cooldownMs: 86_400_000,
+      when: { var: "gaveUp" },
+    });
+    expect(byId.get("service-flapping")).toMatchObject({ threshold: 1, when: { var: "flapping" } });
+    expect(byId.get("service-flapping")?.cooldownMs).toBeUndefined();
+    for (const id of ["service-down-critical", "service-down-warning", "service-down-info"]) {
+      expect(byId.get(id)?.threshold).toBeUndefined();
+      expect(byId.get(id)?.cooldownMs).toBeUndefined();
+    }
   });
 
   it("keeps the Discord secret as a template, never its value", () => {
@@ -186,15 +225,18 @@ describe("normalize: defaults and overrides", () => {
       failureRate: 0.5,
       backoffFactor: 2,
       maxOpenForMs: 600_000,
-      halfOpenTimeoutMs: 1_200_000,
+      halfOpenTimeoutMs: Number.POSITIVE_INFINITY,
     });
-    expect(db?.breaker).toMatchObject({ successThreshold: 2, backoffFactor: 2, maxOpenForMs: 300_000 });
+    // No backoff.max anywhere: the built-in day, not a multiple of openFor.
+    expect(db?.breaker).toMatchObject({ successThreshold: 2, backoffFactor: 2, maxOpenForMs: 86_400_000 });
     expect(api?.heal).toMatchObject({
+      after: 1,
       cooldownMs: 600_000,
       budget: { max: 5, perMs: 7_200_000 },
       timeoutMs: 120_000,
     });
     expect(db?.heal).toEqual({
+      after: 1,
       cooldownMs: 600_000,
       budget: { max: 5, perMs: 3_600_000 },
       timeoutMs: 120_000,
@@ -202,13 +244,41 @@ describe("normalize: defaults and overrides", () => {
     });
   });
 
-  it("derives the HALF_OPEN timeout from the interval so HALF_OPEN can collect its successes", () => {
-    const [api, db] = withServices({ ...base, runtime: { interval: "1m" } }).services;
-    // (successThreshold + 1) x interval is below 5 minutes here, so 5 minutes wins.
-    expect(api?.breaker.halfOpenTimeoutMs).toBe(300_000);
-    const slow = withServices({ ...base, runtime: { interval: "10m" } }).services;
-    expect(slow[1]?.breaker.halfOpenTimeoutMs).toBe(1_800_000);
-    expect(db?.breaker.halfOpenTimeoutMs).toBe(300_000);
+  it("defaults the backoff factor to 2 and never caps the wait below openFor", () => {
+    const [svc] = withServices({
+      version: 1,
+      services: {
+        web: { probe: { type: "tcp", port: 80 }, breaker: { openFor: "2h", backoff: { max: "1h" } } },
+      },
+    }).services;
+    expect(svc?.breaker).toMatchObject({ openForMs: 7_200_000, backoffFactor: 2, maxOpenForMs: 7_200_000 });
+  });
+
+  it("ignores the deprecated halfOpenTimeout: a service's HALF_OPEN has no deadline, whatever the interval", () => {
+    const timed: RawServicesFile = {
+      ...base,
+      defaults: { ...base.defaults, breaker: { ...base.defaults?.breaker, halfOpenTimeout: "5m" } },
+    };
+    for (const interval of ["1m", "10m"]) {
+      const services = withServices({ ...timed, runtime: { interval } }).services;
+      for (const s of services) expect(s.breaker.halfOpenTimeoutMs).toBe(Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it("merges heal.after and flapping over the defaults section over the built-in defaults", () => {
+    const config = withServices({
+      version: 1,
+      defaults: { heal: { after: 2 }, flapping: { outages: 5 } },
+      services: {
+        api: { probe: { type: "tcp", port: 1 }, heal: { after: 3 }, flapping: { within: "30m" } },
+        db: { probe: { type: "tcp", port: 2 } },
+      },
+    });
+    const [api, db] = config.services;
+    expect(api?.heal.after).toBe(3);
+    expect(db?.heal.after).toBe(2);
+    expect(api?.flapping).toEqual({ outages: 5, withinMs: 1_800_000 });
+    expect(db?.flapping).toEqual({ outages: 5, withinMs: 3_600_000 });
   });
 
   it("keeps inline steps as written, with names and flags defaulted", () => {
@@ -362,9 +432,13 @@ describe("normalize: alerts", () => {
       id: "PAGE",
       threshold: 1,
       cooldownMs: 3_600_000,
+      resolveAfter: 1,
       channels: ["log"],
       rank: 0,
     });
+    // No threshold or cooldown of its own: the level's apply.
+    expect(config.alerts.rules[0]?.threshold).toBeUndefined();
+    expect(config.alerts.rules[0]?.cooldownMs).toBeUndefined();
     expect(config.alerts.rules[0]).toEqual({
       id: "flapping",
       level: "PAGE",
@@ -375,6 +449,24 @@ describe("normalize: alerts", () => {
       sendResolved: false,
       source: { file: "alerts.yaml", pointer: "/rules/flapping" },
     });
+  });
+
+  it("takes a level's resolveAfter, and a rule's own threshold and cooldown over its level's", () => {
+    const config = withServices(services, {
+      alerts: {
+        version: 1,
+        channels: { log: { type: "log" } },
+        levels: { PAGE: { threshold: 3, cooldown: "1h", resolveAfter: 4, channels: ["log"] } },
+        rules: { now: { level: "PAGE", when: true, threshold: 1, cooldown: "24h" } },
+      },
+      alertsFile: "alerts.yaml",
+    });
+    expect(config.alerts.levels["PAGE"]).toMatchObject({
+      threshold: 3,
+      cooldownMs: 3_600_000,
+      resolveAfter: 4,
+    });
+    expect(config.alerts.rules[0]).toMatchObject({ id: "now", threshold: 1, cooldownMs: 86_400_000 });
   });
 
   it("turns silences into epoch ms, weekday numbers and minutes", () => {

@@ -111,7 +111,10 @@ describe("slack: a gate that ends within slackMs after now counts as ended", () 
   it("allows a heal whose cooldown ends within the slack, and refuses one a millisecond beyond it", () => {
     const state = healsAt([0]);
     // A tick that comes 2 s early for a 5 min cooldown.
-    expect(checkHeal(settings, state, 5 * MINUTE - 2 * SECOND, slack)).toEqual({ allowed: true, budgetLeft: 2 });
+    expect(checkHeal(settings, state, 5 * MINUTE - 2 * SECOND, slack)).toEqual({
+      allowed: true,
+      budgetLeft: 2,
+    });
     expect(checkHeal(settings, state, 5 * MINUTE - slack, slack)).toEqual({ allowed: true, budgetLeft: 2 });
     expect(checkHeal(settings, state, 5 * MINUTE - slack - 1, slack)).toEqual({
       allowed: false,
@@ -184,15 +187,29 @@ const settingsArb = fc.record({
 /** Attempts: minutes since the previous attempt, and whether it is forced. */
 const attemptsArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.boolean()), { maxLength: 80 });
 
-/** Runs attempts (monotonic clock), healing whenever allowed or forced; returns the heals done. */
-function simulate(s: HealSettings, attempts: [number, boolean][], persist: boolean) {
+/** Attempts at a finer grain: seconds since the previous attempt (up to 40 min), and whether forced. */
+const secondsArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 2400 }), fc.boolean()), { maxLength: 80 });
+/** A scheduler's slack: up to 5 s (gateSlackMs never gives more). */
+const slackArb = fc.integer({ min: 0, max: 5000 });
+
+/**
+ * Runs attempts (monotonic clock, `unit` ms per step), healing whenever allowed or forced; returns the
+ * heals done.
+ */
+function simulate(
+  s: HealSettings,
+  attempts: [number, boolean][],
+  persist: boolean,
+  slackMs = 0,
+  unit = MINUTE,
+) {
   let state = emptyHeal();
   let now = 0;
   const heals: { at: number; forced: boolean }[] = [];
   const checks: unknown[] = [];
-  for (const [minutes, forced] of attempts) {
-    now += minutes * MINUTE;
-    const check = checkHeal(s, state, now);
+  for (const [steps, forced] of attempts) {
+    now += steps * unit;
+    const check = checkHeal(s, state, now, slackMs);
     checks.push(check);
     if (check.allowed || forced) {
       heals.push({ at: now, forced: !check.allowed });
@@ -244,6 +261,74 @@ describe("properties", () => {
           expect(checkHeal(s, state, check.nextAllowedAt - 1).allowed).toBe(false);
           expect(checkHeal(s, state, check.nextAllowedAt).allowed).toBe(true);
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("with slack, a heal comes at most slackMs early: gaps of cooldown - slack, max heals in per - slack", () => {
+    fc.assert(
+      fc.property(settingsArb, secondsArb, slackArb, (s, attempts, slack) => {
+        const { heals } = simulate(s, attempts, false, slack, SECOND);
+        heals.forEach((heal, i) => {
+          if (heal.forced) return;
+          const inWindow = heals.slice(0, i + 1).filter((h) => h.at > heal.at - (s.budget.perMs - slack));
+          expect(inWindow.length).toBeLessThanOrEqual(s.budget.max);
+          const previous = heals[i - 1];
+          if (previous !== undefined)
+            expect(heal.at - previous.at).toBeGreaterThanOrEqual(s.cooldownMs - slack);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("with slack, nextAllowedAt - slackMs is the first instant a heal is allowed", () => {
+    fc.assert(
+      fc.property(
+        settingsArb,
+        secondsArb,
+        slackArb,
+        fc.integer({ min: 0, max: 7200 }),
+        (s, attempts, slack, later) => {
+          let state = emptyHeal();
+          let now = 0;
+          for (const [seconds, forced] of attempts) {
+            now += seconds * SECOND;
+            if (forced || checkHeal(s, state, now, slack).allowed)
+              state = recordHeal(state, { at: now, outcome: "failed", forced }, s);
+          }
+          const t = now + later * SECOND;
+          const check = checkHeal(s, state, t, slack);
+          if (!check.allowed && check.nextAllowedAt !== null) {
+            expect(check.nextAllowedAt - slack).toBeGreaterThan(t);
+            expect(checkHeal(s, state, check.nextAllowedAt - slack - 1, slack).allowed).toBe(false);
+            expect(checkHeal(s, state, check.nextAllowedAt - slack, slack).allowed).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a refusal's nextAllowedAt is the later of cooldownUntil and budgetUntil, and its reason names that gate", () => {
+    fc.assert(
+      fc.property(settingsArb, attemptsArb, fc.integer({ min: 0, max: 200 }), (s, attempts, later) => {
+        const { heals } = simulate(s, attempts, false);
+        let state = emptyHeal();
+        for (const h of heals)
+          state = recordHeal(state, { at: h.at, outcome: "failed", forced: h.forced }, s);
+        const t = (heals.at(-1)?.at ?? 0) + later * MINUTE;
+        const check = checkHeal(s, state, t);
+        if (check.allowed) return;
+        expect(check.cooldownUntil ?? check.budgetUntil).toBeDefined();
+        const cooldownEnd = check.cooldownUntil ?? -Infinity;
+        const budgetEnd = check.budgetUntil ?? -Infinity;
+        expect(check.nextAllowedAt).toBe(Math.max(cooldownEnd, budgetEnd));
+        expect(check.reason).toBe(budgetEnd >= cooldownEnd ? "budget" : "cooldown");
+        if (check.cooldownUntil !== undefined) expect(check.cooldownUntil).toBeGreaterThan(t);
+        if (check.budgetUntil !== undefined && check.budgetUntil !== null)
+          expect(check.budgetUntil).toBeGreaterThan(t);
       }),
       { numRuns: 300 },
     );

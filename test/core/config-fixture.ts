@@ -106,7 +106,14 @@ export function service(id: string, overrides: ServiceOverrides = {}): ServiceCo
 }
 
 export const BASELINE_LEVELS: Record<string, LevelSpec> = {
-  CRITICAL: { id: "CRITICAL", threshold: 3, cooldownMs: HOUR, resolveAfter: 1, channels: ["discord", "log"], rank: 0 },
+  CRITICAL: {
+    id: "CRITICAL",
+    threshold: 3,
+    cooldownMs: HOUR,
+    resolveAfter: 1,
+    channels: ["discord", "log"],
+    rank: 0,
+  },
   WARNING: { id: "WARNING", threshold: 5, cooldownMs: 2 * HOUR, resolveAfter: 1, channels: ["log"], rank: 1 },
   INFO: { id: "INFO", threshold: 10, cooldownMs: 24 * HOUR, resolveAfter: 1, channels: ["log"], rank: 2 },
 };

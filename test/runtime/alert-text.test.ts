@@ -20,8 +20,29 @@ const facts: ServiceFacts = {
   consecutiveSuccesses: 0,
   since: T0 - 10 * MINUTE,
   breaker: "OPEN",
-  heal: { outcome: "refused", reason: "cooldown", budgetLeft: 1 },
+  gaveUp: true,
+  flapping: false,
+  outages: 1,
+  heal: {
+    outcome: "refused",
+    // Both hold it back; the cooldown ends later, so it is the reason.
+    reason: "cooldown",
+    refusedBy: ["breaker-open", "cooldown"],
+    nextAllowedAt: T0 + 5 * MINUTE,
+    budgetLeft: 1,
+    failedInRow: 5,
+    failedSince: T0 - 30 * MINUTE,
+  },
   blockedBy: [],
+};
+const noHeal: ServiceFacts["heal"] = {
+  outcome: "none",
+  reason: "",
+  refusedBy: [],
+  nextAllowedAt: T0,
+  budgetLeft: 3,
+  failedInRow: 0,
+  failedSince: null,
 };
 const ctx = { serviceId: "boss-api", since: T0, now: T0, count: 1 };
 
@@ -43,7 +64,7 @@ describe("alert messages", () => {
       "[CRITICAL] Boss API is still down after 1h10m: connect ECONNREFUSED 127.0.0.1:4000 " +
         "(15 failed checks; down since 2025-06-01T11:50:00Z; not healed: cooldown; reminder 1)",
     );
-    const up: ServiceFacts = { ...facts, status: "up", heal: { outcome: "none", reason: "", budgetLeft: 3 } };
+    const up: ServiceFacts = { ...facts, status: "up", heal: noHeal };
     expect(alertText("resolved", "CRITICAL", undefined, up, { ...ctx, now: T0 + 3 * HOUR })).toBe(
       "[RESOLVED] Boss API is up again (CRITICAL alert lasted 3h, since 2025-06-01T12:00:00Z)",
     );
@@ -64,7 +85,7 @@ describe("alert messages", () => {
     const monitored: ServiceFacts = {
       ...facts,
       consecutiveFailures: 1,
-      heal: { outcome: "skipped", reason: "no-steps", budgetLeft: 0 },
+      heal: { ...noHeal, outcome: "skipped", reason: "no-steps", nextAllowedAt: null, budgetLeft: 0 },
     };
     expect(alertText("firing", "CRITICAL", undefined, monitored, ctx)).toBe(
       "[CRITICAL] Boss API is down: connect ECONNREFUSED 127.0.0.1:4000 (1 failed check; down since 2025-06-01T11:50:00Z)",
@@ -84,6 +105,26 @@ describe("alert messages", () => {
     );
     expect(alertText("resolved", "CRITICAL", r, facts, ctx)).toBe("[RESOLVED] Boss API recovered");
     expect(renderTemplate("${{ nope.x }} ${{ consecutiveFailures }}", facts)).toBe("${{ nope.x }} 3");
+  });
+
+  it("renders heal.nextAllowedAt and heal.failedSince as ISO times, and never when no end is known", () => {
+    const gaveUp = rule("healing-gave-up", "CRITICAL", {
+      message:
+        "gave up on ${{ service.title }}: ${{ heal.failedInRow }} heals failed since ${{ heal.failedSince }}; " +
+        "tries again at ${{ heal.nextAllowedAt }}",
+    });
+    expect(alertText("firing", "CRITICAL", gaveUp, facts, ctx)).toBe(
+      "[CRITICAL] gave up on Boss API: 5 heals failed since 2025-06-01T11:30:00Z; " +
+        "tries again at 2025-06-01T12:05:00Z",
+    );
+    const isolated: ServiceFacts = {
+      ...facts,
+      heal: { ...facts.heal, nextAllowedAt: null, failedSince: null },
+    };
+    expect(renderTemplate("${{ heal.nextAllowedAt }} ${{ heal.failedSince }}", isolated)).toBe("never never");
+    expect(renderTemplate("${{ outages }} outages, flapping: ${{ flapping }}", facts)).toBe(
+      "1 outages, flapping: false",
+    );
   });
 
   it("builds rich views: tone by level, title, body without the tag, facts as fields", () => {

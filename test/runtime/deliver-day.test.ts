@@ -71,7 +71,14 @@ function dayConfig(stateDir = "/unused"): Config {
   const base = makeConfig({
     services: [{ ...svc, probe: { ...svc.probe, type: "test.day", params: {} } }],
     levels: {
-      CRITICAL: { id: "CRITICAL", threshold: 3, cooldownMs: HOUR, channels: ["hook", "log"], rank: 0 },
+      CRITICAL: {
+        id: "CRITICAL",
+        threshold: 3,
+        cooldownMs: HOUR,
+        resolveAfter: 1,
+        channels: ["hook", "log"],
+        rank: 0,
+      },
     },
     rules: [rule("service-down-critical", "CRITICAL")],
   });

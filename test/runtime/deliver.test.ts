@@ -62,6 +62,7 @@ function config(channels: Record<string, ChannelDef>, levelChannels = Object.key
     id: "CRITICAL",
     threshold: 3,
     cooldownMs: HOUR,
+    resolveAfter: 1,
     channels: levelChannels,
     rank: 0,
   };
@@ -85,7 +86,18 @@ function facts(id: string, title: string): ServiceFacts {
     consecutiveSuccesses: 0,
     since: T0 - 10 * MINUTE,
     breaker: "CLOSED",
-    heal: { outcome: "failed", reason: "verify failed", budgetLeft: 2 },
+    gaveUp: false,
+    flapping: false,
+    outages: 1,
+    heal: {
+      outcome: "failed",
+      reason: "verify failed",
+      refusedBy: [],
+      nextAllowedAt: T0 + 5 * MINUTE,
+      budgetLeft: 2,
+      failedInRow: 1,
+      failedSince: T0,
+    },
     blockedBy: [],
   };
 }

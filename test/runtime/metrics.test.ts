@@ -130,7 +130,7 @@ describe("renderMetrics", () => {
     expect(valueOf(parseProm(text), "upkeep_service_up", { title: 'API "v2"\\edge\nline' })).toBe(0);
   });
 
-  it("heals_total counts from state totals, keeps counting past the trimmed history, and reads old files as 0", () => {
+  it("heals_total counts from state totals, keeps counting past the trimmed history, and reads old files as 0; a heal that ran no step is none", () => {
     const c = config();
     let s = state();
     const heals = (st: UpkeepState) => parseProm(renderMetrics(c, st, { startedAt: NOW, finishedAt: NOW }));
@@ -142,7 +142,9 @@ describe("renderMetrics", () => {
     expect(valueOf(heals(s), "upkeep_heals_total", { service: "api", outcome: "failed" })).toBe(0);
     for (let i = 0; i < 25; i += 1) {
       const at = NOW + i * 7_200_000;
-      s = applyHealResult(c, s, "api", { ok: i % 5 !== 0, startedAt: at, finishedAt: at + 1 }, at + 1);
+      s = applyHealResult(c, s, "api", { ok: i % 5 !== 0, ran: 1 }, at).state;
+      // Every `when` false: no step ran, so it is not a heal.
+      s = applyHealResult(c, s, "api", { ok: false, ran: 0 }, at).state;
       s = JSON.parse(JSON.stringify(s)) as UpkeepState;
     }
     const p = heals(s);

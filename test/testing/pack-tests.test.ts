@@ -66,14 +66,26 @@ describe("pack tests in `upkeep test`", () => {
     const { code, stdout } = await upkeep("test", "--rules", rules);
     expect(code).toBe(1);
     const text = await readFile(HEAL_TEST, "utf8");
-    const refused = positionOf(text, "cooldown, nextAllowed");
+    // With 1 heal per hour the budget refuses too (and longest): not the cooldown alone, not until 5m.
+    const refused = positionOf(text, "[cooldown], nextAllowed");
+    const nextAllowed = positionOf(text, "5m } }");
     expect(stdout).toContain(
       [
         `FAIL pack web (launchd-service@1.0.0): ${HEAL_TEST} > heals-by-reloading-the-launch-agent: a down service is healed with unload, wait, load, wait, verify, then waits out the cooldown`,
         `  ${HEAL_TEST}:${refused.line}:${refused.column} tick 2 (1m): heal of web/app: refused`,
-        `    ${refused.line} |         heals: { app: { refused: cooldown, nextAllowed: 5m } }`,
+        `    ${refused.line} |         heals: { app: { refused: [cooldown], nextAllowed: 5m } }`,
       ].join("\n"),
     );
+    expect(stdout).toContain(
+      "    expected: refused by exactly cooldown\n    actual:   refused by budget, cooldown",
+    );
+    expect(stdout).toContain(
+      [
+        `  ${HEAL_TEST}:${nextAllowed.line}:${nextAllowed.column} tick 2 (1m): heal of web/app: nextAllowed`,
+        `    ${nextAllowed.line} |         heals: { app: { refused: [cooldown], nextAllowed: 5m } }`,
+      ].join("\n"),
+    );
+    expect(stdout).toContain("    expected: 5m after tick 1\n    actual:   1h after tick 1");
     const attempted = positionOf(text, "true } }");
     expect(stdout).toContain(
       [

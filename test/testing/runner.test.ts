@@ -35,10 +35,11 @@ const file = (tests: string, header = "interval: 5m"): string => `version: 1\n${
 
 describe("a failing expectation", () => {
   it("is reported at the line and column of the expected value, with expected, actual and where it does hold", async () => {
+    // Heals at 0, 5, 10, 60 and 65 min fail: upkeep gives up at the 5th (tick 14), not at the 4th.
     const text = file(`  t:
-    services: { health-proxy: "down x6" }
+    services: { health-proxy: "down x16" }
     expect:
-      - at: 4
+      - at: 13
         breaker: { health-proxy: OPEN }
 `);
     const result = await run(text);
@@ -48,12 +49,13 @@ describe("a failing expectation", () => {
         file: "t.test.yaml",
         ...positionOf(text, "OPEN }"),
         pointer: "/tests/t/expect/0/breaker/health-proxy",
-        tick: 4,
-        elapsedMs: 15 * 60_000,
+        tick: 13,
+        elapsedMs: 60 * 60_000,
         subject: "breaker of health-proxy",
         expected: "OPEN",
         actual: "CLOSED",
-        notes: ["the breaker of health-proxy is OPEN at ticks 5-6"],
+        // 65m: given up; 70m: the trial heal fails and it opens again; then HALF_OPEN, the budget refusing.
+        notes: ["the breaker of health-proxy is OPEN at ticks 14-15"],
         alsoFailedAt: [],
         failedTicks: 1,
       },
@@ -71,14 +73,16 @@ describe("a failing expectation", () => {
       "interval: 1m",
     );
     const [failure] = failuresOf(await run(text));
+    // Heals at 0, 5 and 10 min (ticks 1, 6, 11); the cooldown refuses with the budget until 15m (tick 16),
+    // then the budget alone: failing at ticks 6, 11 and 16-30.
     expect(failure).toMatchObject({
       tick: 6,
-      expected: "refused (cooldown)",
+      expected: "refused by cooldown",
       actual: "failed (verify: not passing: simulated: down)",
-      failedTicks: 21,
+      failedTicks: 17,
       ...positionOf(text, "cooldown }"),
     });
-    expect(failure?.alsoFailedAt).toHaveLength(20);
+    expect(failure?.alsoFailedAt).toHaveLength(16);
   });
 
   it("on alerts lists the missing and the unexpected notices", async () => {
@@ -149,7 +153,13 @@ describe("expectations", () => {
     expect:
       - at: 4
         status: { mcp-bridge: down, boss-api: up }
-        facts: { mcp-bridge: { consecutiveFailures: 4, heal: { outcome: refused, reason: budget } } }
+        facts:
+          mcp-bridge:
+            consecutiveFailures: 4
+            gaveUp: false
+            flapping: false
+            outages: 1
+            heal: { outcome: refused, reason: budget, refusedBy: [budget], failedInRow: 3 }
         heals: { mcp-bridge: { refused: budget, nextAllowed: 1h, budgetLeft: 0 } }
         alertTotals: { CRITICAL: 1, WARNING: 0 }
 `),
@@ -160,15 +170,47 @@ describe("expectations", () => {
   it("read times since tick 1 as ticks", async () => {
     const result = await run(
       file(`  t:
-    services: { health-proxy: "down x6" }
+    services: { health-proxy: "down x18" }
     expect:
-      - at: 20m
+      - at: 65m
         breaker: { health-proxy: OPEN }
-      - at: 0s..15m
+      - at: 0s..60m
         breaker: { health-proxy: CLOSED }
+      - at: 75m..85m
+        breaker: { health-proxy: HALF_OPEN }
 `),
     );
     expect(failuresOf(result)).toEqual([]);
+  });
+
+  it("refused: one gate is among those that refused; a list is exactly those", async () => {
+    // Interval 1m: heals at 0, 5 and 10 min; at 11m..14m the budget (until 60m) and the cooldown (until
+    // 15m) both refuse, from 15m the budget alone.
+    const text = file(
+      `  t:
+    services: { health-proxy: "down x20" }
+    expect:
+      - at: 12..15
+        heals: { health-proxy: { refused: cooldown } }
+      - at: 12..15
+        heals: { health-proxy: { refused: budget, nextAllowed: 60m } }
+      - at: 12..15
+        heals: { health-proxy: { refused: [cooldown, budget] } }
+      - at: 16..20
+        heals: { health-proxy: { refused: [budget] } }
+      - at: 12
+        heals: { health-proxy: { refused: [cooldown] } }
+      - at: 16
+        heals: { health-proxy: { refused: cooldown } }
+`,
+      "interval: 1m",
+    );
+    const failures = failuresOf(await run(text));
+    expect(failures.map((f) => [f.tick, f.expected, f.actual])).toEqual([
+      [12, "refused by exactly cooldown", "refused by budget, cooldown"],
+      [16, "refused by cooldown", "refused by budget"],
+    ]);
+    expect(failures[0]).toMatchObject(positionOf(text, "[cooldown] }"));
   });
 });
 
