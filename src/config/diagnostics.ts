@@ -46,7 +46,8 @@ export const DIAGNOSTIC_CODES = {
     "after giving up, the breaker's longest wait is shorter than runtime.interval, so it never holds a heal back",
   "cooldown-races-interval":
     "a cooldown just above a multiple of runtime.interval: whether a tick may heal depends on scheduler jitter",
-  "budget-never-binds": "the cooldown alone allows no more heals per window than the budget, so the budget never acts",
+  "budget-never-binds":
+    "the cooldown alone allows no more heals per window than the budget, so the budget never acts",
   "plugin-load": "a plugin named in runtime.plugins cannot be found, loaded or registered",
   "pack-not-found":
     "a pack named in `packs:` cannot be found (no pack.yaml in the folder, npm package not installed)",

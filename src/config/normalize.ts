@@ -90,7 +90,7 @@ export function normalize(input: NormalizeInput): Config {
   const raw = structuredClone(input.services);
   const runtime = normalizeRuntime(raw, input, rulesDir);
   const services = Object.entries(raw.services).map(([id, service]) =>
-    normalizeService(id, service, raw, input.servicesFile, runtime.intervalMs),
+    normalizeService(id, service, raw, input.servicesFile),
   );
   const files =
     input.alertsFile === undefined ? [input.servicesFile] : [input.servicesFile, input.alertsFile];
@@ -174,7 +174,6 @@ function normalizeService(
   service: RawService,
   raw: RawServicesFile,
   file: string,
-  intervalMs: number,
 ): ServiceConfig {
   const pointer = ["services", id];
   const { type, timeout, ...params } = service.probe;

@@ -132,6 +132,7 @@ function warn(
 }
 
 const duration = (v: unknown): number | undefined => (typeof v === "string" ? parseDuration(v) : undefined);
-const number = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+const number = (v: unknown): number | undefined =>
+  typeof v === "number" && Number.isFinite(v) ? v : undefined;
 const integer = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 const durationOr = (v: unknown, fallback: number): number => duration(v) ?? fallback;

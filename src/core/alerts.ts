@@ -127,7 +127,8 @@ export function stepAlert(
 
   const streak = prev.streak + 1;
   const reminderMs = rule.cooldownMs ?? level.cooldownMs;
-  if (prev.status === "firing") return remind(withoutClearStreak({ ...prev, streak }), reminderMs, now, opts, send);
+  if (prev.status === "firing")
+    return remind(withoutClearStreak({ ...prev, streak }), reminderMs, now, opts, send);
   if (streak < Math.max(1, rule.threshold ?? level.threshold)) {
     const pending: AlertState = { ...prev, status: "pending", streak };
     if (!prev.resolvedPending || opts.silenced) return { state: pending };

@@ -19,7 +19,7 @@ export type HealCheck =
   | { allowed: true; budgetLeft: number }
   | {
       allowed: false;
-      /** The gate that holds longest (budget when both refuse). */
+      /** The gate that holds longest (budget when both end at the same time). */
       reason: "cooldown" | "budget";
       /** Earliest time both the cooldown and the budget allow a heal; `null` if never (max <= 0). */
       nextAllowedAt: number | null;
@@ -47,10 +47,18 @@ export function checkHeal(
   const counted = heal.recent.filter((t) => t + settings.budget.perMs > at);
   const used = counted.length;
   const budgetLeft = Math.max(0, max - used);
-  if (max <= 0)
-    return { allowed: false, reason: "budget", nextAllowedAt: null, budgetLeft: 0, budgetUntil: null };
   const cooldownEnd = heal.lastHealAt === null ? null : heal.lastHealAt + settings.cooldownMs;
   const cooldownUntil = cooldownEnd !== null && at < cooldownEnd ? cooldownEnd : undefined;
+  if (max <= 0) {
+    const never = {
+      allowed: false,
+      reason: "budget",
+      nextAllowedAt: null,
+      budgetLeft: 0,
+      budgetUntil: null,
+    } as const;
+    return cooldownUntil === undefined ? never : { ...never, cooldownUntil };
+  }
   // The oldest heal that must age out before one more fits.
   const blocking = used >= max ? counted[used - max] : undefined;
   const budgetUntil = blocking === undefined ? undefined : blocking + settings.budget.perMs;

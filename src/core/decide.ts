@@ -25,7 +25,14 @@ import {
   type HealBreakerDecision,
   type HealBreakerEvent,
 } from "./heal-breaker.js";
-import { own, withEntry, type BreakerState, type HealState, type ServiceRecord, type UpkeepState } from "./state.js";
+import {
+  own,
+  withEntry,
+  type BreakerState,
+  type HealState,
+  type ServiceRecord,
+  type UpkeepState,
+} from "./state.js";
 
 export type Observation = {
   ok: boolean;
@@ -136,19 +143,28 @@ export function applyChecks(
   const graph = buildGraph(config.services);
   const failed = failedServices(config, state, observations);
   const slack = gateSlackMs(config);
-  const breakers = { ...state.breakers.breakers };
-  const decisions: Record<string, HealBreakerDecision[]> = {};
+  const breakers = new Map(Object.entries(state.breakers.breakers));
+  const decisions = new Map<string, HealBreakerDecision[]>();
   for (const svc of config.services) {
     const obs = own(observations, svc.id);
     if (obs === undefined || !svc.enabled || svc.heal.steps.length === 0) continue;
     if (!obs.ok && blockedBy(graph, svc.id, failed).length > 0) continue;
     // A maintenance window stops services on purpose: what it does proves nothing about heals.
     if (isHealingPaused(silences, svc.id, now)) continue;
-    const step = stepHealBreaker(svc.breaker, breakerOf(state, svc.id), { type: "check", ok: obs.ok }, now, slack);
-    breakers[svc.id] = step.state;
-    if (step.decisions.length > 0) decisions[svc.id] = step.decisions;
+    const step = stepHealBreaker(
+      svc.breaker,
+      breakerOf(state, svc.id),
+      { type: "check", ok: obs.ok },
+      now,
+      slack,
+    );
+    breakers.set(svc.id, step.state);
+    if (step.decisions.length > 0) decisions.set(svc.id, step.decisions);
   }
-  return { state: { ...state, breakers: { version: 1, breakers } }, decisions };
+  return {
+    state: { ...state, breakers: { version: 1, breakers: Object.fromEntries(breakers) } },
+    decisions: Object.fromEntries(decisions),
+  };
 }
 
 export function planHeals(
@@ -243,7 +259,7 @@ export function applyHealResult(
       heals: { ...state.heals, heals: withEntry(state.heals.heals, serviceId, heal) },
       breakers: { ...state.breakers, breakers: withEntry(state.breakers.breakers, serviceId, step.state) },
     },
-    decisions: step.decisions.length === 0 ? {} : { [serviceId]: step.decisions },
+    decisions: step.decisions.length === 0 ? {} : Object.fromEntries([[serviceId, step.decisions]]),
   };
 }
 
@@ -280,8 +296,27 @@ export function finishTick(
     const record = track(svc, prevRecord, status, obs, now, wentDown);
     services.set(id, record);
     const breaker = own(state.breakers.breakers, id);
-    const gates = checkGates({ service: svc, breaker, heal, silences: opts.silences, now, slackMs, forced: false });
-    const f = factsOf(svc, obs, record, breaker, roots, heal, own(heals, id), now, gates.nextAllowedAt);
+    const gates = checkGates({
+      service: svc,
+      breaker,
+      heal,
+      silences: opts.silences,
+      now,
+      slackMs,
+      forced: false,
+    });
+    const f = factsOf(
+      svc,
+      obs,
+      record,
+      breaker,
+      roots,
+      heal,
+      own(heals, id),
+      now,
+      gates.nextAllowedAt,
+      slackMs,
+    );
     facts.set(id, f);
   }
 
@@ -310,6 +345,7 @@ function factsOf(
   tickHeal: TickHeal | undefined,
   now: number,
   nextAllowedAt: number | null,
+  slackMs: number,
 ): ServiceFacts {
   const breaker = breakerState === undefined ? undefined : upgradeHealBreaker(breakerState);
   const outages = record.outages?.length ?? 0;
@@ -330,7 +366,7 @@ function factsOf(
       reason: tickHeal?.reason ?? "",
       refusedBy: tickHeal?.refusedBy ?? [],
       nextAllowedAt: svc.heal.steps.length === 0 ? null : nextAllowedAt,
-      budgetLeft: checkHeal(svc.heal, heal, now).budgetLeft,
+      budgetLeft: checkHeal(svc.heal, heal, now, slackMs).budgetLeft,
       failedInRow: breaker?.failStreak ?? 0,
       failedSince: breaker?.failedSince ?? null,
     },

@@ -28,9 +28,7 @@ export type HealBreakerEvent =
   | { type: "reset" };
 
 export type HealBreakerDecision =
-  | BreakerDecision
-  | { type: "heal-held" }
-  | { type: "heal-failed"; relapse: boolean; streak: number };
+  BreakerDecision | { type: "heal-held" } | { type: "heal-failed"; relapse: boolean; streak: number };
 
 export interface HealBreakerStep {
   state: BreakerState;
@@ -102,7 +100,9 @@ export function stepHealBreaker(
       }
       return failedHeal(settings, current, v, now, slackMs, false);
     case "check":
-      return event.ok ? healthyCheck(settings, current, v, now, slackMs) : failedCheck(settings, current, v, now, slackMs);
+      return event.ok
+        ? healthyCheck(settings, current, v, now, slackMs)
+        : failedCheck(settings, current, v, now, slackMs);
   }
 }
 
@@ -160,7 +160,10 @@ function failedHeal(
 ): HealBreakerStep {
   const step = stepBreaker(settings, s, { type: "failure" }, now, slackMs);
   const failStreak = v.failStreak + 1;
-  const decisions: HealBreakerDecision[] = [{ type: "heal-failed", relapse, streak: failStreak }, ...step.decisions];
+  const decisions: HealBreakerDecision[] = [
+    { type: "heal-failed", relapse, streak: failStreak },
+    ...step.decisions,
+  ];
   const opened = step.decisions.some((d) => d.type === "opened");
   return finish(
     { state: step.state, decisions },

@@ -21,7 +21,12 @@ export interface HealStanding {
   /** Failed heals since the last one that held, and since when. */
   readonly failedInRow: number;
   readonly failedSince: number | null;
-  readonly budget: { readonly used: number; readonly left: number; readonly max: number; readonly perMs: number };
+  readonly budget: {
+    readonly used: number;
+    readonly left: number;
+    readonly max: number;
+    readonly perMs: number;
+  };
   /** Every gate that would refuse a heal now (empty: a failed check now would be healed). */
   readonly refusedBy: readonly GateRefusal[];
   /** When the next heal may run (now when nothing refuses); null when a gate has no end or no heal steps. */

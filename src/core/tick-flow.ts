@@ -101,20 +101,21 @@ export async function runTickFlow(
   const selected = selectServices(config, options.only);
   const byId = new Map(selected.map((s) => [s.id, s]));
   const graph = buildGraph(config.services);
-  const decisions: Record<string, HealBreakerDecision[]> = {};
-  const note = (more: Record<string, HealBreakerDecision[]>): void => {
-    for (const [id, list] of Object.entries(more)) decisions[id] = [...(decisions[id] ?? []), ...list];
+  // Maps, turned into records at the end: service ids such as `__proto__` stay plain data.
+  const decisions = new Map<string, HealBreakerDecision[]>();
+  const note = (more: Readonly<Record<string, HealBreakerDecision[]>>): void => {
+    for (const [id, list] of Object.entries(more)) decisions.set(id, [...(decisions.get(id) ?? []), ...list]);
   };
 
   const first = await ops.probe(selected, "first");
-  const observations: Record<string, Observation> = { ...first };
+  const observations: Record<string, Observation> = Object.assign(dataRecord<Observation>(), first);
   const wentDown = ownFailures(config, initial, first);
   const checked = applyChecks(config, initial, first, now, options.silences);
   let state = checked.state;
   note(checked.decisions);
 
   const heals = new Map<string, { intent: HealIntent; run: HealRun }>();
-  const skipped: Record<string, Skip> = {};
+  const skipped = new Map<string, Skip>();
   let candidates: readonly string[] | undefined =
     options.only === undefined ? undefined : selected.map((s) => s.id);
   const anyToHeal = Object.values(first).some((o) => !o.ok) || (options.force?.length ?? 0) > 0;
@@ -125,7 +126,7 @@ export async function runTickFlow(
       ...(candidates === undefined ? {} : { only: candidates }),
       ...(options.force === undefined ? {} : { force: options.force }),
     });
-    for (const [id, why] of Object.entries(plan.skipped)) if (!heals.has(id)) skipped[id] = why;
+    for (const [id, why] of Object.entries(plan.skipped)) if (!heals.has(id)) skipped.set(id, why);
     const intents = plan.heals.filter((h) => !heals.has(h.serviceId) && byId.has(h.serviceId));
     if (intents.length === 0) break;
     const requests = intents.map((intent) => {
@@ -138,10 +139,10 @@ export async function runTickFlow(
       const run = runs[service.id];
       if (run === undefined) continue;
       heals.set(service.id, { intent, run });
-      delete skipped[service.id];
+      skipped.delete(service.id);
       if (run.dryRun) continue;
       if (run.ran === 0) {
-        skipped[service.id] = { reason: "no-step-ran" };
+        skipped.set(service.id, { reason: "no-step-ran" });
         continue;
       }
       const recorded = applyHealResult(
@@ -175,17 +176,18 @@ export async function runTickFlow(
     if (candidates.length === 0) break;
   }
 
-  const outcomes: Record<string, TickHeal> = {};
+  const outcomes = new Map<string, TickHeal>();
   for (const [id, { run }] of heals) {
-    if (run.dryRun) outcomes[id] = { outcome: "skipped", reason: "dry run" };
-    else if (run.ran > 0) outcomes[id] = { outcome: run.ok ? "healed" : "failed", reason: run.detail };
+    if (run.dryRun) outcomes.set(id, { outcome: "skipped", reason: "dry run" });
+    else if (run.ran > 0) outcomes.set(id, { outcome: run.ok ? "healed" : "failed", reason: run.detail });
   }
-  for (const [id, why] of Object.entries(skipped)) {
-    if (own(outcomes, id) !== undefined || observations[id]?.ok !== false) continue;
-    outcomes[id] = tickHealOf(why);
+  for (const [id, why] of skipped) {
+    if (outcomes.has(id) || own(observations, id)?.ok !== false) continue;
+    outcomes.set(id, tickHealOf(why));
   }
+  const outcomesById = Object.fromEntries(outcomes);
 
-  const finished = finishTick(config, state, observations, outcomes, now, {
+  const finished = finishTick(config, state, observations, outcomesById, now, {
     silences: options.silences,
     evaluate: options.evaluate,
     wentDown,
@@ -195,13 +197,13 @@ export async function runTickFlow(
     facts: finished.facts,
     alerts: finished.alerts,
     errors: finished.errors,
-    breakerDecisions: decisions,
+    breakerDecisions: Object.fromEntries(decisions),
     selected,
     observations,
     first,
     heals,
-    skipped,
-    outcomes,
+    skipped: Object.fromEntries(skipped),
+    outcomes: outcomesById,
   };
 }
 
@@ -257,11 +259,16 @@ export function whenFacts(
       reason: "",
       refusedBy: [],
       nextAllowedAt: null,
-      budgetLeft: checkHeal(svc.heal, own(state.heals.heals, svc.id), now).budgetLeft,
+      budgetLeft: checkHeal(svc.heal, own(state.heals.heals, svc.id), now, gateSlackMs(config)).budgetLeft,
       failedInRow: stored.failStreak ?? 0,
       failedSince: stored.failedSince ?? null,
     },
     blockedBy: [],
     probe: obs?.facts ?? {},
   };
+}
+
+/** A record without a prototype: any service id, `__proto__` included, is an ordinary key. */
+export function dataRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }

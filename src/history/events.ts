@@ -51,7 +51,11 @@ export type HistoryEvent =
       readonly by?: string;
       readonly startedAt: number;
       readonly finishedAt: number;
-      readonly steps: readonly { readonly action: string; readonly status: string; readonly durationMs: number }[];
+      readonly steps: readonly {
+        readonly action: string;
+        readonly status: string;
+        readonly durationMs: number;
+      }[];
     }
   | {
       readonly kind: "refusal";

@@ -18,7 +18,14 @@ export function tickEvents(report: TickReport, before: UpkeepState, trigger: Tic
     const backAt = ran?.finishedAt ?? report.finishedAt;
     observed[s.id] = first === s.status ? { s: s.status } : { s: s.status, f: first, up: backAt };
     if (first !== previous)
-      events.push({ kind: "status", at, service: s.id, from: previous, to: first, detail: s.detected ?? s.detail });
+      events.push({
+        kind: "status",
+        at,
+        service: s.id,
+        from: previous,
+        to: first,
+        detail: s.detected ?? s.detail,
+      });
     if (s.status !== first)
       events.push({ kind: "status", at: backAt, service: s.id, from: first, to: s.status, detail: s.detail });
     if (ran !== undefined && (s.heal.outcome === "healed" || s.heal.outcome === "failed")) {
@@ -74,7 +81,14 @@ export function tickEvents(report: TickReport, before: UpkeepState, trigger: Tic
     });
   }
   for (const d of report.deliveries) {
-    events.push({ kind: "delivery", at, channel: d.channel, status: d.status, id: d.id ?? "", detail: d.detail });
+    events.push({
+      kind: "delivery",
+      at,
+      channel: d.channel,
+      status: d.status,
+      id: d.id ?? "",
+      detail: d.detail,
+    });
   }
   return events;
 }

@@ -211,7 +211,8 @@ function findIncidents(
       end,
       durationMs: end - start,
       cause: open.cause,
-      ended: manual && healedHere !== undefined ? "by-hand" : howEnded(healedHere, refusals, open.lastFailedAt),
+      ended:
+        manual && healedHere !== undefined ? "by-hand" : howEnded(healedHere, refusals, open.lastFailedAt),
       heals: during,
     });
     open = undefined;
@@ -223,7 +224,12 @@ function findIncidents(
       open ??= { start: sample.at, cause: causeAt(sample.at), lastFailedAt: sample.at };
       open.lastFailedAt = sample.at;
       if (sample.o.s === "up")
-        close(Math.max(sample.o.up ?? sample.at, sample.at), sample.at, healedHere, sample.trigger === "heal");
+        close(
+          Math.max(sample.o.up ?? sample.at, sample.at),
+          sample.at,
+          healedHere,
+          sample.trigger === "heal",
+        );
     } else if (open !== undefined) close(sample.at, sample.at, undefined, false);
   }
   if (open !== undefined) {
@@ -242,8 +248,13 @@ function findIncidents(
   return incidents;
 }
 
-function howEnded(healedHere: Heal | undefined, refusals: readonly Refusal[], lastFailedAt: number): IncidentEnd {
-  if (healedHere !== undefined) return healedHere.forced && healedHere.by !== undefined ? "by-hand" : "healed";
+function howEnded(
+  healedHere: Heal | undefined,
+  refusals: readonly Refusal[],
+  lastFailedAt: number,
+): IncidentEnd {
+  if (healedHere !== undefined)
+    return healedHere.forced && healedHere.by !== undefined ? "by-hand" : "healed";
   const last = refusals.find((r) => r.at === lastFailedAt);
   return last !== undefined && NOT_HEALING.has(last.reason) ? "by-hand" : "recovered";
 }

@@ -11,7 +11,7 @@ import type { HealIntent, Observation, Skip } from "../core/decide.js";
 import type { ServiceFacts } from "../core/facts.js";
 import type { UpkeepState } from "../core/state.js";
 import type { HealBreakerDecision } from "../core/heal-breaker.js";
-import { runTickFlow, type HealRun, type TickOps } from "../core/tick-flow.js";
+import { dataRecord, runTickFlow, type HealRun, type TickOps } from "../core/tick-flow.js";
 import type { AlertIntent } from "../core/alerts.js";
 import type { Clock } from "./clock.js";
 import { deadlineSignal } from "./deadline.js";
@@ -115,7 +115,7 @@ export async function runTick(
     limit(async () => toObservation(await probeService(service, deps, tick.signal), deps.clock.now()));
   const ops: TickOps = {
     probe: async (services) => {
-      const out: Record<string, Observation> = {};
+      const out = dataRecord<Observation>();
       await Promise.all(
         services.map(async (s) => {
           out[s.id] = await probeOne(s);
@@ -124,7 +124,7 @@ export async function runTick(
       return out;
     },
     heal: async (requests) => {
-      const out: Record<string, HealRun> = {};
+      const out = dataRecord<HealRun>();
       await Promise.all(
         requests.map((request) =>
           limit(async () => {
@@ -133,7 +133,11 @@ export async function runTick(
               { service: service.id, trial: intent.trial, forced: intent.forced, reason: intent.reason },
               `healing ${service.id}`,
             );
-            const report = await runHeal(service, healDeps(service, deps, request.facts, options), tick.signal);
+            const report = await runHeal(
+              service,
+              healDeps(service, deps, request.facts, options),
+              tick.signal,
+            );
             reports.set(service.id, report);
             const ran = report.steps.filter((s) => s.status === "ok" || s.status === "failed").length;
             out[service.id] = {
@@ -147,7 +151,11 @@ export async function runTick(
             };
             deps.logger.info(
               { service: service.id, ok: report.ok, detail: report.detail, steps: ran },
-              report.dryRun ? "heal planned" : ran === 0 ? "heal ran no step" : `heal ${report.ok ? "succeeded" : "failed"}`,
+              report.dryRun
+                ? "heal planned"
+                : ran === 0
+                  ? "heal ran no step"
+                  : `heal ${report.ok ? "succeeded" : "failed"}`,
             );
           }),
         ),

@@ -14,7 +14,13 @@ import type { Config, ServiceConfig } from "../config/model.js";
 import type { ServiceFacts } from "../core/facts.js";
 import type { Observation, Skip } from "../core/decide.js";
 import { emptyState, own, type UpkeepState } from "../core/state.js";
-import { runTickFlow, type HealRun, type TickFlowResult, type TickOps } from "../core/tick-flow.js";
+import {
+  dataRecord,
+  runTickFlow,
+  type HealRun,
+  type TickFlowResult,
+  type TickOps,
+} from "../core/tick-flow.js";
 import { count, emptyCounts, type SimulationCounts } from "./counts.js";
 import {
   describeSteps,
@@ -101,12 +107,13 @@ export async function simulate(
     const heals = new Map<string, SimulatedHeal>();
     const ops: TickOps = {
       probe: (services, phase) => {
-        const out: Record<string, Observation> = {};
-        for (const s of services) out[s.id] = observe(phase === "first" ? !isDown(s.id, i) : laterUp(s.id, i), now);
+        const out = dataRecord<Observation>();
+        for (const s of services)
+          out[s.id] = observe(phase === "first" ? !isDown(s.id, i) : laterUp(s.id, i), now);
         return Promise.resolve(out);
       },
       heal: (requests) => {
-        const out: Record<string, HealRun> = {};
+        const out = dataRecord<HealRun>();
         for (const { service, intent, facts } of requests) {
           const code = entryAt(seriesOf.get(service.id) ?? new Uint8Array(1), i);
           const up = laterUp(service.id, i);

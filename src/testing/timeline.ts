@@ -32,8 +32,11 @@ export class Timeline {
       this.#status.push(f?.status ?? "not probed");
       this.#breaker.push(own(state.breakers.breakers, id)?.state ?? "CLOSED");
       const outcome = f?.heal.outcome ?? "none";
+      // outcome:reason:gate,gate (the gates only for refusals)
       this.#heal.push(
-        outcome === "refused" || outcome === "skipped" ? `${outcome}:${f?.heal.reason ?? ""}` : outcome,
+        outcome === "refused" || outcome === "skipped"
+          ? `${outcome}:${f?.heal.reason ?? ""}:${(f?.heal.refusedBy ?? []).join(",")}`
+          : outcome,
       );
     }
     for (const intent of tick.result.alerts) {
@@ -68,13 +71,30 @@ export class Timeline {
             `the heal outcome of ${check.service} is ${check.expected}`,
           );
         }
-        if (field === "refused" || field === "skipped") {
-          const label = `${field}:${check.expected}`;
+        if (field === "skipped") {
           return this.#where(
             this.#heal,
             check.service,
-            (v) => v === label,
-            `healing ${check.service} is ${field} (${check.expected})`,
+            (v) => v.startsWith(`skipped:${check.expected}:`),
+            `healing ${check.service} is skipped (${check.expected})`,
+          );
+        }
+        if (field === "refused") {
+          const expected = check.expected;
+          const holds = (v: string): boolean => {
+            const [outcome, , gates = ""] = v.split(":");
+            const actual = gates === "" ? [] : gates.split(",");
+            if (outcome !== "refused") return false;
+            return typeof expected === "string"
+              ? actual.includes(expected)
+              : actual.length === expected.length && expected.every((g) => actual.includes(g));
+          };
+          const what = typeof expected === "string" ? expected : `exactly ${expected.join(", ")}`;
+          return this.#where(
+            this.#heal,
+            check.service,
+            holds,
+            `healing ${check.service} is refused by ${what}`,
           );
         }
         if (field === "attempted" && check.expected) {

@@ -1,3 +1,4 @@
+import { emptyHealBreaker } from "../../src/core/heal-breaker.js";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -67,7 +68,8 @@ describe("upkeep breaker reset", () => {
     );
     const result = await breaker("reset", "boss-api");
     expect(result.code).toBe(0);
-    expect(stored().breakers).toEqual({ api: other, "boss-api": emptyBreaker() });
+    // Reset clears the heal verdicts too: no failed heals in a row, no longer given up.
+    expect(stored().breakers).toEqual({ api: other, "boss-api": emptyHealBreaker() });
     expect(result.stdout).toContain("breaker CLOSED");
   });
 });

@@ -498,7 +498,9 @@ suite(SUITE_NAME, () => {
     }
     const breakers = world.stateFile("breakers.json").breakers as Record<string, { failStreak: number }>;
     expect(breakers["mcp-bridge"]?.failStreak).toBe(2);
-    expect(world.logLines().some((l) => l.msg === "breaker heal-failed" && l.service === "mcp-bridge")).toBe(true);
+    expect(world.logLines().some((l) => l.msg === "breaker heal-failed" && l.service === "mcp-bridge")).toBe(
+      true,
+    );
   });
 
   it("a second concurrent run exits 3 and touches nothing", async () => {

@@ -104,7 +104,10 @@ describe("upkeep status after real ticks", () => {
     const result = await status();
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Web "front" \(web\): DOWN since /m);
-    expect(result.stdout).toContain("heals: 1 in window, 0/1 left, next allowed at");
+    // Every gate that holds healing back, the ad-hoc maintenance window included, and the true next heal.
+    expect(result.stdout).toMatch(
+      /heals: 0 of 1 left \(1 used in the window\); held back by paused until \S+, budget until (\S+), cooldown until \S+; next heal allowed at \1\n/,
+    );
     expect(result.stdout).toContain("alert firing: CRITICAL web-down");
     expect(result.stdout).toMatch(
       /Outbox \(notifications waiting for a retry\):\n {2}hook: 1 queued, next try at /,

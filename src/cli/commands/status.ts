@@ -127,7 +127,9 @@ function serviceView(
       budgetLeft: standing.budget.left,
       max: standing.budget.max,
       nextAllowedAt:
-        standing.refusedBy.length === 0 || standing.nextAllowedAt === null ? null : iso(standing.nextAllowedAt),
+        standing.refusedBy.length === 0 || standing.nextAllowedAt === null
+          ? null
+          : iso(standing.nextAllowedAt),
       refusedBy: standing.refusedBy.map((r) => ({
         gate: r.gate,
         until: iso(r.until),

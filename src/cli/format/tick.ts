@@ -31,7 +31,9 @@ function notHealedWhy(s: ServiceReport): string {
   const gates = s.heal.refusedBy ?? [];
   if (gates.length <= 1) return s.heal.reason;
   return gates
-    .map((g) => (g.until === null ? `${g.gate} (no end)` : `${g.gate} until ${new Date(g.until).toISOString()}`))
+    .map((g) =>
+      g.until === null ? `${g.gate} (no end)` : `${g.gate} until ${new Date(g.until).toISOString()}`,
+    )
     .join(", ");
 }
 

@@ -1,0 +1,228 @@
+import { describe, expect, it } from "vitest";
+import type { HistoryEvent, Observed } from "../../src/history/events.js";
+import { computeReport } from "../../src/history/report.js";
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const INTERVAL = 5 * MINUTE;
+const S = Date.UTC(2026, 10, 1); // the report's `since`
+const UNTIL = S + 30 * DAY;
+const at = (day: number, hh = 0, mm = 0, ss = 0) => S + day * DAY + hh * HOUR + mm * MINUTE + ss * SECOND;
+
+/**
+ * A simulated month of 5 minute ticks with known answers:
+ *   - api down from 10 min before the window to 10 min into it (recovered by itself: 20 min);
+ *   - day 2 10:00: down, healed within the tick, back 6 s later;
+ *   - day 5 12:00-12:30: two failed heals, then cooldown refusals, back by itself (30 min);
+ *   - day 10 00:00-06:00: the machine slept, no tick ran (71 ticks missed, unknown time);
+ *   - day 20 03:00-05:00: three failed heals, upkeep gave up, someone fixed it (2 h, by hand);
+ *   - day 29 23:00: down until the end of the report (ongoing, 1 h);
+ *   - db exists from day 15 and is always up.
+ */
+function month(): HistoryEvent[] {
+  const events: HistoryEvent[] = [];
+  const apiDown = (t: number): boolean =>
+    t < S + 10 * MINUTE ||
+    (t >= at(5, 12) && t < at(5, 12, 30)) ||
+    (t >= at(20, 3) && t < at(20, 5)) ||
+    t >= at(29, 23);
+  const heal = (t: number, outcome: "healed" | "failed", finishedAt = t + 6 * SECOND): HistoryEvent => ({
+    kind: "heal",
+    at: t,
+    service: "api",
+    outcome,
+    reason: outcome === "healed" ? "healed" : "verify failed",
+    trial: false,
+    forced: false,
+    startedAt: t,
+    finishedAt,
+    steps: [],
+  });
+  const refusal = (t: number, reason: string): HistoryEvent => ({
+    kind: "refusal",
+    at: t,
+    service: "api",
+    outcome:
+      reason === "cooldown" || reason === "budget" || reason === "breaker-open" ? "refused" : "skipped",
+    reason,
+    refusedBy: [reason],
+    nextAllowedAt: null,
+  });
+  let previous: string | null = null;
+  for (let t = S - 10 * MINUTE; t < UNTIL; t += INTERVAL) {
+    if (t > at(10) && t < at(10, 6)) continue; // asleep
+    const observed: Record<string, Observed> = {};
+    const down = apiDown(t);
+    if (t === at(2, 10)) {
+      observed["api"] = { s: "up", f: "down", up: t + 6 * SECOND };
+      events.push({
+        kind: "status",
+        at: t,
+        service: "api",
+        from: "up",
+        to: "down",
+        detail: "connect ECONNREFUSED",
+      });
+      events.push({
+        kind: "status",
+        at: t + 6 * SECOND,
+        service: "api",
+        from: "down",
+        to: "up",
+        detail: "ok",
+      });
+      events.push(heal(t, "healed"));
+    } else {
+      observed["api"] = { s: down ? "down" : "up" };
+      const status = down ? "down" : "up";
+      if (status !== previous)
+        events.push({
+          kind: "status",
+          at: t,
+          service: "api",
+          from: previous as "up" | null,
+          to: status,
+          detail: down ? `down at ${new Date(t).toISOString()}` : "ok",
+        });
+      previous = status;
+    }
+    if (t >= at(15)) observed["db"] = { s: "up" };
+    events.push({ kind: "tick", at: t, finishedAt: t + SECOND, trigger: "run", observed });
+    if (t === at(5, 12) || t === at(5, 12, 5)) events.push(heal(t, "failed"));
+    else if (t > at(5, 12, 5) && t < at(5, 12, 30)) events.push(refusal(t, "cooldown"));
+    else if (t === at(20, 3) || t === at(20, 3, 5) || t === at(20, 3, 10)) events.push(heal(t, "failed"));
+    else if (t > at(20, 3, 10) && t < at(20, 5)) events.push(refusal(t, "breaker-open"));
+    else if (t === at(29, 23)) events.push(heal(t, "failed"));
+    else if (t > at(29, 23)) events.push(refusal(t, "cooldown"));
+  }
+  for (const [t, level] of [
+    [at(5, 12, 10), "CRITICAL"],
+    [at(20, 3, 10), "CRITICAL"],
+    [at(20, 3, 20), "WARNING"],
+    [at(29, 23, 10), "CRITICAL"],
+  ] as const)
+    events.push({ kind: "alert", at: t, service: "api", rule: "down", level, notice: "firing", count: 1 });
+  return events;
+}
+
+describe("a simulated month, checked to the second", () => {
+  const report = computeReport(month(), {
+    since: S,
+    until: UNTIL,
+    intervalMs: INTERVAL,
+    services: [
+      { id: "api", title: "API" },
+      { id: "db", title: "Database" },
+    ],
+  });
+  const api = report.services[0]!;
+  const db = report.services[1]!;
+  const slept = 6 * HOUR - 1.5 * INTERVAL; // the last tick before the sleep vouches for 7m30s
+  const down = 10 * MINUTE + 6 * SECOND + 30 * MINUTE + 2 * HOUR + HOUR;
+
+  it("counts time no tick vouched for as unknown, never as up", () => {
+    expect(api.unknownMs).toBe(slept);
+    expect(api.observedMs).toBe(30 * DAY - slept);
+    expect(api.downMs).toBe(down);
+    expect(api.upMs).toBe(30 * DAY - slept - down);
+    expect(api.uptime).toBeCloseTo((30 * DAY - slept - down) / (30 * DAY - slept), 12);
+  });
+
+  it("lists every incident with its cause, duration and how it ended", () => {
+    expect(api.incidents.map((i) => [i.start, i.end, i.durationMs, i.ended, i.heals])).toEqual([
+      [S - 10 * MINUTE, S + 10 * MINUTE, 20 * MINUTE, "recovered", 0],
+      [at(2, 10), at(2, 10, 0, 6), 6 * SECOND, "healed", 1],
+      [at(5, 12), at(5, 12, 30), 30 * MINUTE, "recovered", 2],
+      [at(20, 3), at(20, 5), 2 * HOUR, "by-hand", 3],
+      [at(29, 23), null, 55 * MINUTE, "ongoing", 1],
+    ]);
+    expect(api.incidents[1]?.cause).toBe("connect ECONNREFUSED");
+    expect(api.incidents[3]?.cause).toBe(`down at ${new Date(at(20, 3)).toISOString()}`);
+  });
+
+  it("MTTR is the mean of the incidents that ended, MTBF the time up per incident begun in the window", () => {
+    expect(api.mttrMs).toBe((20 * MINUTE + 6 * SECOND + 30 * MINUTE + 2 * HOUR) / 4);
+    expect(api.mtbfMs).toBe(api.upMs / 4);
+    expect(api.detectToHealedMs).toBe(6 * SECOND);
+  });
+
+  it("counts heals, refusals by reason and alerts by level", () => {
+    expect(api.heals).toEqual({
+      attempted: 7,
+      healed: 1,
+      failed: 6,
+      forced: 0,
+      notHealed: { cooldown: 4 + 11, "breaker-open": 21 },
+    });
+    expect(api.alerts).toEqual({ CRITICAL: 3, WARNING: 1 });
+  });
+
+  it("reports the ticks the scheduler missed", () => {
+    expect(report.ticks).toEqual({ count: 8640 - 71, scheduled: 8640 - 71, missed: 71 });
+    expect(report.gaps).toEqual([{ from: at(10), to: at(10, 6), missed: 71 }]);
+  });
+
+  it("a service added later is judged on the time it was observed", () => {
+    expect(db).toMatchObject({ observedMs: 15 * DAY, upMs: 15 * DAY, unknownMs: 15 * DAY, uptime: 1 });
+    expect(db.incidents).toEqual([]);
+    expect(db.mtbfMs).toBeNull();
+  });
+});
+
+describe("edge cases", () => {
+  it("nothing observed: no uptime, no MTTR", () => {
+    const report = computeReport([], {
+      since: S,
+      until: S + DAY,
+      intervalMs: INTERVAL,
+      services: [{ id: "a", title: "a" }],
+    });
+    expect(report.services[0]).toMatchObject({ observedMs: 0, uptime: null, mttrMs: null, unknownMs: DAY });
+  });
+
+  it("a manual `upkeep heal` that brings a service back ended its incident by hand", () => {
+    const events: HistoryEvent[] = [
+      { kind: "tick", at: S, finishedAt: S, trigger: "run", observed: { a: { s: "up" } } },
+      {
+        kind: "tick",
+        at: S + INTERVAL,
+        finishedAt: S + INTERVAL,
+        trigger: "run",
+        observed: { a: { s: "down" } },
+      },
+      {
+        kind: "tick",
+        at: S + INTERVAL + MINUTE,
+        finishedAt: S + INTERVAL + MINUTE,
+        trigger: "heal",
+        observed: { a: { s: "up", f: "down", up: S + INTERVAL + MINUTE + 5 * SECOND } },
+      },
+      {
+        kind: "heal",
+        at: S + INTERVAL + MINUTE,
+        service: "a",
+        outcome: "healed",
+        reason: "healed",
+        trial: false,
+        forced: true,
+        by: "ann",
+        startedAt: S + INTERVAL + MINUTE,
+        finishedAt: S + INTERVAL + MINUTE + 5 * SECOND,
+        steps: [],
+      },
+    ];
+    const report = computeReport(events, {
+      since: S,
+      until: S + HOUR,
+      intervalMs: INTERVAL,
+      services: [{ id: "a", title: "a" }],
+    });
+    expect(report.services[0]?.incidents).toMatchObject([
+      { start: S + INTERVAL, end: S + INTERVAL + MINUTE + 5 * SECOND, ended: "by-hand" },
+    ]);
+    expect(report.services[0]?.downMs).toBe(MINUTE + 5 * SECOND);
+    expect(report.ticks.scheduled).toBe(2);
+  });
+});
