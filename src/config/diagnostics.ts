@@ -41,6 +41,8 @@ export const DIAGNOSTIC_CODES = {
   "env-file": "runtime.envFile cannot be read or is readable by other users, so its values are not used",
   "env-unset": "`${env:NAME}` refers to an environment variable that is not set",
   "missing-verify": "heal steps that do not end with `verify`, so a heal is never confirmed",
+  "launchd-throttle":
+    "runtime.interval is under launchd's 10 s ThrottleInterval (warned on macOS, or when the rules use launchd handlers)",
   "plugin-load": "a plugin named in runtime.plugins cannot be found, loaded or registered",
   "pack-not-found":
     "a pack named in `packs:` cannot be found (no pack.yaml in the folder, npm package not installed)",
