@@ -12,14 +12,14 @@ const execStep: StepHandler<ExecStepParams> = execStepImpl;
 const node = process.execPath;
 const out = fixture("proc-output.mjs");
 
-describe("exec step", () => {
-  const pids: number[] = [];
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const pid of pids.splice(0)) killTree(pid);
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
+const pids: number[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const pid of pids.splice(0)) killTree(pid);
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
+describe("exec step", () => {
   it("passes on exit 0 and keeps the output", async () => {
     const result = await execStep.run(makeContext(), { command: [node, out, "0", "--repeat", "3"] }, never());
     expect(result).toEqual({ ok: true, detail: `${node}: exit 0`, output: "xxx" });
@@ -86,12 +86,6 @@ describe("exec step", () => {
 });
 
 describe("exec step with detach: true", () => {
-  const pids: number[] = [];
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const pid of pids.splice(0)) killTree(pid);
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
   const tempDir = (): string => {
     const dir = mkdtempSync(join(tmpdir(), "upkeep-detach-"));
     dirs.push(dir);
