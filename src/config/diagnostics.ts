@@ -48,6 +48,8 @@ export const DIAGNOSTIC_CODES = {
     "a cooldown just above a multiple of runtime.interval: whether a tick may heal depends on scheduler jitter",
   "budget-never-binds":
     "the cooldown alone allows no more heals per window than the budget, so the budget never acts",
+  "launchd-throttle":
+    "runtime.interval is under launchd's 10 s ThrottleInterval (warned on macOS, or when the rules use launchd handlers)",
   "plugin-load": "a plugin named in runtime.plugins cannot be found, loaded or registered",
   "pack-not-found":
     "a pack named in `packs:` cannot be found (no pack.yaml in the folder, npm package not installed)",

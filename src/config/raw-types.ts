@@ -728,7 +728,7 @@ export interface TcpProbeParams {
 }
 
 /**
- * Parameters of the exec step: runs a command (argv, never a shell string); a non-zero exit fails the step.
+ * Parameters of the exec step: runs a command (argv, never a shell string); a non-zero exit fails the step. With detach: true it starts a long-running process and leaves it running.
  */
 export interface ExecStepParams {
   /**
@@ -751,6 +751,14 @@ export interface ExecStepParams {
    * Bytes of captured output kept for the log; default 4096.
    */
   outputLimit?: number;
+  /**
+   * Start a long-running process (a server, a daemon) and leave it running after the tick: stdin is /dev/null, stdout and stderr go to `log` (or /dev/null), it gets its own session, and the step passes once it has started (end the heal with verify). Default false: wait for the command to exit.
+   */
+  detach?: boolean;
+  /**
+   * With detach: the file that gets the process's stdout and stderr (appended, created with mode 0600; ~ is expanded).
+   */
+  log?: string;
 }
 
 /**

@@ -19,6 +19,7 @@ import { checkDurations, isRec, list, type Path, rec, str, unknownName } from ".
 
 export { checkAlerts } from "./semantic-alerts.js";
 import { checkRecipeUse, type RecipeInfo, recipeInfo } from "./semantic-recipes.js";
+import { checkLaunchdThrottle } from "./semantic-schedule.js";
 
 export interface HandlerCatalog {
   /** Every handler name of a kind (built-ins and plugins). */
@@ -114,6 +115,7 @@ export function checkServices(doc: unknown, options: SemanticOptions): Finding[]
   }
   out.push(...findCycles(services));
   out.push(...checkHealPolicy(doc));
+  out.push(...checkLaunchdThrottle(doc));
   checkDurations(doc, out);
   return out;
 }

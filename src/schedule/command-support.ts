@@ -207,3 +207,19 @@ export function jobSpec(start: ScheduleStart): RunnerSpec {
   if (warning !== undefined) err(`upkeep: warning: ${warning}\n`);
   return spec;
 }
+
+/**
+ * install: the node and CLI the job will start must run. A real install refuses (exit 2) before writing
+ * anything; a dry run (often made for another machine) only warns.
+ */
+export async function checkJobBeforeInstall(
+  tool: "launchd" | "systemd",
+  spec: RunnerSpec,
+  dryRun: boolean,
+): Promise<number | undefined> {
+  const { checkJobRunner, formatProblems } = await import("./job-check.js");
+  const problems = await checkJobRunner(spec, `upkeep ${tool} install`);
+  if (problems.length === 0) return undefined;
+  err(`upkeep ${tool}: ${dryRun ? "warning: " : ""}the job could not start:\n${formatProblems(problems)}`);
+  return dryRun ? undefined : ExitCode.usage;
+}

@@ -18,6 +18,7 @@ import { currentUid, launchdTarget, queryJob } from "./launchd.js";
 import { launchdLogDir } from "./plist.js";
 import { cliPath } from "./runner.js";
 import { lingerEnabled, queryUnits, systemdTarget } from "./systemd.js";
+import { describeNextRun, interpretUnits, type SystemdState } from "./systemd-state.js";
 import { systemdUserDir } from "./systemd-units.js";
 
 /** node and CLI of an installed job, or of what an install would write when nothing is installed. */
@@ -124,39 +125,15 @@ export async function systemdChecks(input: DoctorInput, systemctl: string): Prom
     return checks;
   }
   const info = await queryUnits(t);
-  const timerState = info.timer["ActiveState"];
-  if (info.error !== undefined) {
-    checks.push(
-      problem(
-        "scheduler",
-        `could not ask systemd about ${t.name}.timer: ${info.error}`,
-        "run this as the user, in a login session",
-      ),
-    );
-  } else if (timerState !== "active") {
-    checks.push(
-      problem(
-        "scheduler",
-        `${t.name}.timer is ${timerState ?? "unknown"}, not active`,
-        `systemctl --user enable --now ${t.name}.timer`,
-      ),
-    );
-  } else if (info.service["ExecMainStatus"] === "203") {
-    checks.push(
-      problem(
-        "scheduler",
-        `${t.name}.service could not start its program (status 203/EXEC)`,
-        `${reinstall} (the node path in the unit is wrong)`,
-      ),
-    );
-  } else {
-    checks.push(
-      ok(
-        "scheduler",
-        `${t.name}.timer is active (last trigger ${info.timer["LastTriggerUSec"] ?? "unknown"})`,
-      ),
-    );
-  }
+  checks.push(
+    info.error === undefined
+      ? timerCheck(t.name, interpretUnits(info), reinstall, Date.now())
+      : problem(
+          "scheduler",
+          `could not ask systemd about ${t.name}.timer: ${info.error}`,
+          "run this as the user, in a login session",
+        ),
+  );
   checks.push(
     lingerEnabled()
       ? ok("linger", "lingering is on: the timer runs without a login session")
@@ -166,4 +143,39 @@ export async function systemdChecks(input: DoctorInput, systemctl: string): Prom
         ),
   );
   return checks;
+}
+
+/** What the user manager says about the timer and the last tick, as one check. */
+export function timerCheck(name: string, state: SystemdState, reinstall: string, now: number): CheckResult {
+  if (!state.loaded)
+    return problem(
+      "scheduler",
+      `the user manager has not loaded ${name}.timer`,
+      `systemctl --user daemon-reload && systemctl --user enable --now ${name}.timer (or ${reinstall})`,
+    );
+  if (state.timerState !== "active")
+    return problem(
+      "scheduler",
+      `${name}.timer is ${state.timerState ?? "unknown"}, not active: no tick runs`,
+      `systemctl --user enable --now ${name}.timer`,
+    );
+  const last =
+    state.lastExit === null
+      ? ""
+      : `; last tick: exit status ${state.lastExit.status} (${state.lastExit.meaning})`;
+  if (state.failed) {
+    const fix =
+      state.lastExit?.status === "203"
+        ? `${reinstall} (the node path in the unit is wrong)`
+        : state.lastExit?.status === "2"
+          ? "fix the rules (upkeep validate shows each problem); the next tick clears the failure"
+          : `systemctl --user status ${name}.service shows why`;
+    return problem("scheduler", `${name}.service is failed${last}`, fix);
+  }
+  return ok(
+    "scheduler",
+    `${name}.timer is active; next tick ${describeNextRun(state, now)}; last trigger ${
+      state.lastTriggerAt === null ? "none yet" : new Date(state.lastTriggerAt).toISOString()
+    }${last}`,
+  );
 }

@@ -23,7 +23,8 @@ export interface RunStep {
   readonly retry?: { readonly attempts: number; readonly delayMs: number };
 }
 
-export type Op =
+/** keepGoing: a failure is reported but the next operations still run (uninstall removes files anyway). */
+export type Op = { readonly keepGoing?: boolean } & (
   | { readonly kind: "mkdir"; readonly path: string }
   | { readonly kind: "write"; readonly path: string; readonly content: string; readonly mode: number }
   | { readonly kind: "remove"; readonly path: string }
@@ -37,7 +38,8 @@ export type Op =
        * null: nothing to run in legacy mode. Once one command needed the fallback, the rest go straight to theirs.
        */
       readonly legacy?: RunStep | null;
-    };
+    }
+);
 
 export interface OpReport {
   readonly what: string;
@@ -104,10 +106,11 @@ export function describeOps(ops: readonly Op[], tool = "the tool"): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Runs the operations in order and stops at the first failure. */
+/** Runs the operations in order and stops at the first failure, except of a keepGoing one. */
 export async function executeOps(ops: readonly Op[], options: ExecuteOptions = {}): Promise<ExecuteReport> {
   const reports: OpReport[] = [];
   let legacy = false;
+  let ok = true;
   const run = async (step: RunStep): Promise<OpReport> => {
     const attempts = Math.max(1, step.retry?.attempts ?? 1);
     for (let attempt = 1; ; attempt++) {
@@ -146,12 +149,15 @@ export async function executeOps(ops: readonly Op[], options: ExecuteOptions = {
       report = await fileOp(op);
     }
     reports.push(report);
-    if (!report.ok) return { ok: false, legacy, reports };
+    if (!report.ok) {
+      ok = false;
+      if (op.keepGoing !== true) return { ok, legacy, reports };
+    }
   }
-  return { ok: true, legacy, reports };
+  return { ok, legacy, reports };
 }
 
-async function fileOp(op: Exclude<Op, { kind: "run" }>): Promise<OpReport> {
+async function fileOp(op: Extract<Op, { kind: "mkdir" | "write" | "remove" }>): Promise<OpReport> {
   try {
     if (op.kind === "mkdir") {
       await mkdir(op.path, { recursive: true, mode: 0o755 });

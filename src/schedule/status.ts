@@ -13,6 +13,7 @@ import { newestMtime } from "./installed.js";
 import { queryJob, type LaunchdTarget } from "./launchd.js";
 import { logFiles } from "./plist.js";
 import { queryUnits, type SystemdTarget } from "./systemd.js";
+import { describeNextRun, interpretUnits } from "./systemd-state.js";
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -77,47 +78,77 @@ export interface SystemdStatus {
   readonly scheduler: "systemd";
   readonly unit: string;
   readonly files: { readonly service: string; readonly timer: string };
+  /** Both unit files exist. */
   readonly installed: boolean;
-  /** The timer's ActiveState (`active` when scheduled). */
+  /** The user manager has loaded the timer. */
+  readonly loaded: boolean;
+  /** The timer's ActiveState (`active` when scheduled); null when it is not loaded. */
   readonly timerState: string | null;
   readonly enabled: string | null;
+  /** When the timer last started a tick (ISO), null when it has not since the manager started. */
   readonly lastTrigger: string | null;
+  /** When the next tick starts (ISO), null while a tick runs or when none is scheduled. */
   readonly nextElapse: string | null;
-  /** The service's Result (`success`, `exit-code`...) and its main process's exit status. */
+  readonly nextInSeconds: number | null;
+  readonly tickRunning: boolean;
+  /** The service's last start, by the timer or by hand (ISO). */
+  readonly lastRun: string | null;
+  /** The last run's Result (`success`, `exit-code`...) and its exit status; null when it never ran. */
   readonly result: string | null;
   readonly exitStatus: string | null;
+  readonly exitMeaning: string | null;
+  /** The service or timer is failed (listed by `systemctl --user --failed`). */
+  readonly failed: boolean;
   readonly error: string | null;
 }
 
-const known = (value: string | undefined): string | null =>
-  value === undefined || value === "" || value === "n/a" ? null : value;
-
-export async function systemdStatus(t: SystemdTarget): Promise<SystemdStatus> {
-  const info = await queryUnits(t);
+export async function systemdStatus(t: SystemdTarget, now: () => number = Date.now): Promise<SystemdStatus> {
+  const snapshot = await queryUnits(t);
+  const state = interpretUnits(snapshot);
+  const at = now();
   return {
     scheduler: "systemd",
     unit: t.name,
     files: { service: t.service, timer: t.timer },
     installed: existsSync(t.service) && existsSync(t.timer),
-    timerState: known(info.timer["ActiveState"]),
-    enabled: known(info.timer["UnitFileState"]),
-    lastTrigger: known(info.timer["LastTriggerUSec"]),
-    nextElapse: known(info.timer["NextElapseUSecMonotonic"]),
-    result: known(info.service["Result"]),
-    exitStatus: known(info.service["ExecMainStatus"]),
-    error: info.error ?? null,
+    loaded: state.loaded,
+    timerState: state.timerState,
+    enabled: state.enabled,
+    lastTrigger: iso(state.lastTriggerAt ?? undefined),
+    nextElapse: iso(state.nextRunAt ?? undefined),
+    nextInSeconds: state.nextRunAt === null ? null : Math.max(0, Math.round((state.nextRunAt - at) / 1000)),
+    tickRunning: state.tickRunning,
+    lastRun: iso(state.lastRunAt ?? undefined),
+    result: state.result,
+    exitStatus: state.lastExit?.status ?? null,
+    exitMeaning: state.lastExit?.meaning ?? null,
+    failed: state.failed,
+    error: snapshot.error ?? null,
   };
 }
-
-export function formatSystemdStatus(s: SystemdStatus): string {
+export function formatSystemdStatus(s: SystemdStatus, now: number = Date.now()): string {
+  const next = describeNextRun(
+    { ...s, nextRunAt: s.nextElapse === null ? null : Date.parse(s.nextElapse) },
+    now,
+  );
+  const last =
+    s.lastRun === null
+      ? "never ran"
+      : `${s.failed ? "FAILED" : (s.result ?? "unknown")}${s.exitStatus === null ? "" : ` (exit status ${s.exitStatus}: ${s.exitMeaning ?? ""})`}`;
   const lines = [
     `systemd user timer ${s.unit}.timer`,
     `  units:        ${s.files.timer} (${s.installed ? "present" : "missing"})`,
     `                ${s.files.service}`,
-    `  timer:        ${s.timerState ?? "unknown"}${s.enabled === null ? "" : ` (${s.enabled})`}`,
-    `  last trigger: ${s.lastTrigger ?? "never"}`,
-    `  last result:  ${s.result ?? "unknown"}${s.exitStatus === null ? "" : ` (exit status ${s.exitStatus})`}`,
+    `  timer:        ${s.loaded ? `${s.timerState ?? "unknown"}${s.enabled === null ? "" : ` (${s.enabled})`}` : "not loaded"}`,
+    `  next run:     ${next}`,
+    `  last trigger: ${s.lastTrigger ?? (s.lastRun === null ? "never" : "none since the user manager started")}`,
+    `  last run:     ${s.lastRun ?? "never"}${s.tickRunning ? " (running now)" : ""}`,
+    `  last result:  ${last}`,
   ];
+  if (s.failed)
+    lines.push(
+      `  failed:       ${s.unit}.service is failed; the next tick that works clears it (systemctl --user status ${s.unit}.service shows why)`,
+    );
   if (s.error !== null) lines.push(`  error:        systemctl: ${s.error}`);
   return `${lines.join("\n")}\n`;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { acquireLock } from "../../src/runtime/lock.js";
@@ -51,8 +51,12 @@ describe("upkeep doctor", () => {
   });
 
   it("reports a broken launchd setup, each problem with its fix (exit 1)", async () => {
+    // A node that worked at install and was removed since (a node upgrade, an nvm switch).
     const gone = join(box.root, "old-node", "bin", "node");
+    mkdirSync(dirname(gone), { recursive: true });
+    symlinkSync(process.execPath, gone);
     expect((await runMain(["launchd", "install", "--rules", box.rules, "--node", gone])).code).toBe(0);
+    rmSync(gone);
     rmSync(join(box.home, "Library", "Logs", "upkeep"), { recursive: true });
     writeFileSync(box.stateDir, "not a folder");
     const { code, checks, text } = await doctor("--scheduler", "launchd");

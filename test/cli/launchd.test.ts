@@ -75,6 +75,19 @@ describe("upkeep launchd install", () => {
     expect(result.stderr).toContain("not installed");
   });
 
+  it("refuses (exit 2) a node that cannot run the CLI, before it writes or runs anything; --dry-run only warns", async () => {
+    const notNode = join(box.root, "bin", "false-node");
+    writeFileSync(notNode, "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    const result = await install("--node", notNode);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${notNode}, which did not answer --version`);
+    expect(box.calls()).toEqual([]);
+    expect(existsSync(plist)).toBe(false);
+    const dry = await install("--node", notNode, "--dry-run");
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toContain("warning: the job could not start");
+  });
+
   it("--dry-run prints the plist and every command, and writes and runs nothing", async () => {
     const result = await install("--dry-run");
     expect(result.code).toBe(0);

@@ -312,6 +312,15 @@ const CASES: Readonly<Record<Exclude<DiagnosticCode, "rules-not-found">, Expecte
     message: /cooldown of 30m allows at most 2/,
     hint: "lower heal.budget.max to 1, or shorten heal.cooldown",
   },
+  "launchd-throttle": {
+    file: "services.yaml",
+    line: 3,
+    column: 13,
+    pointer: "/runtime/interval",
+    severity: "warning",
+    message: /launchd starts a job at most every 10 s, so the LaunchAgent ticks every 10 s, not every 5s/,
+    hint: /upkeep watch/,
+  },
   // Rule packs (src/packs): each fixture dir holds its own pack in ./pack.
   "pack-not-found": {
     file: "services.yaml",

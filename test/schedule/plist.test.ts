@@ -53,8 +53,8 @@ describe("upkeep launchd render", () => {
       },
       StandardOutPath: join(logDir, "dev.upkeep.runner.stdout.log"),
       StandardErrorPath: join(logDir, "dev.upkeep.runner.stderr.log"),
-      ProcessType: "Background",
-      LowPriorityIO: true,
+      AbandonProcessGroup: true,
+      ProcessType: "Standard",
     });
     const env = doc["EnvironmentVariables"] as Dict;
     const path = String(env["PATH"]).split(":");
@@ -184,5 +184,50 @@ describe("the plist template", () => {
   it("throws on a placeholder it has no value for, instead of writing it out", () => {
     expect(() => fillTemplate({ a: "{{NOPE}}" }, {})).toThrow(/NOPE/);
     expect(() => fillTemplate({ a: ["{{...LIST}}"] }, { LIST: "x" })).toThrow(/not a list/);
+  });
+});
+
+/**
+ * The keys launchd.plist(5) documents for what upkeep writes, with the type the man page gives each. A
+ * key outside this table is a typo or an undocumented key: launchd ignores those silently.
+ */
+const LAUNCHD_KEYS: Record<string, (v: unknown) => boolean> = {
+  Label: (v) => typeof v === "string" && /^[A-Za-z0-9._-]+$/.test(v),
+  ProgramArguments: (v) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === "string"),
+  StartInterval: (v) => Number.isInteger(v) && (v as number) > 0,
+  RunAtLoad: (v) => typeof v === "boolean",
+  WorkingDirectory: (v) => typeof v === "string" && isAbsolute(v),
+  EnvironmentVariables: (v) =>
+    v !== null && typeof v === "object" && Object.values(v as Dict).every((s) => typeof s === "string"),
+  StandardOutPath: (v) => typeof v === "string" && isAbsolute(v),
+  StandardErrorPath: (v) => typeof v === "string" && isAbsolute(v),
+  AbandonProcessGroup: (v) => typeof v === "boolean",
+  ProcessType: (v) => ["Background", "Standard", "Adaptive", "Interactive"].includes(v as string),
+};
+
+describe("the rendered plist, against launchd.plist(5)", () => {
+  it("uses only documented keys, each with the documented type", async () => {
+    const doc = parse((await runMain(["launchd", "render", "--rules", box.rules])).stdout) as Dict;
+    for (const [key, value] of Object.entries(doc)) {
+      expect(Object.keys(LAUNCHD_KEYS), `undocumented key ${key}`).toContain(key);
+      expect(LAUNCHD_KEYS[key]?.(value), `${key} = ${JSON.stringify(value)}`).toBe(true);
+    }
+  });
+
+  it("follows the man page's conventions for a periodic job", async () => {
+    const doc = parse((await runMain(["launchd", "render", "--rules", box.rules])).stdout) as Dict;
+    // The program is the first ProgramArguments item, by absolute path: launchd runs no shell.
+    expect(doc["Program"]).toBeUndefined();
+    expect(isAbsolute((doc["ProgramArguments"] as string[])[0] as string)).toBe(true);
+    // Periodic, not kept alive: KeepAlive would restart `upkeep run` as soon as each tick exits.
+    expect(doc["KeepAlive"]).toBeUndefined();
+    expect(doc["StartCalendarInterval"]).toBeUndefined();
+    // Processes a heal started stay when the tick exits (launchd kills the job's process group otherwise).
+    expect(doc["AbandonProcessGroup"]).toBe(true);
+    // Deprecated in launchd.plist(5): OnDemand (use KeepAlive), ServiceIPC, Debug, LimitLoadToHosts...
+    for (const key of ["OnDemand", "ServiceIPC", "Debug", "LimitLoadToHosts", "LimitLoadFromHosts"])
+      expect(doc[key]).toBeUndefined();
+    // StartInterval is in seconds and at least launchd's 10 s ThrottleInterval for these rules (120s).
+    expect(doc["StartInterval"]).toBeGreaterThanOrEqual(10);
   });
 });

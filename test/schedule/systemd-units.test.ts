@@ -51,6 +51,13 @@ describe("the service unit", () => {
     expect(text).not.toContain("~");
   });
 
+  it("leaves what a heal started running when the tick ends, at the priority it would get anyway", () => {
+    const text = renderService(spec(), "upkeep");
+    expect(setting(text, "KillMode")).toEqual(["process"]);
+    expect(setting(text, "Nice")).toEqual([]);
+    expect(setting(text, "IOSchedulingClass")).toEqual([]);
+  });
+
   it("quotes any argument so that systemd's parser gives it back unchanged", () => {
     fc.assert(
       fc.property(
@@ -73,8 +80,9 @@ describe("the service unit", () => {
 describe("the timer unit", () => {
   const text = renderTimer(spec({ intervalSeconds: 120 }), "upkeep");
 
-  it("is monotonic: first tick a minute after boot, then every interval after each start", () => {
-    expect(setting(text, "OnBootSec")).toEqual(["1min"]);
+  it("is monotonic: first tick when the timer starts (like RunAtLoad), then every interval after each start", () => {
+    expect(setting(text, "OnActiveSec")).toEqual(["0"]);
+    expect(setting(text, "OnBootSec")).toEqual([]);
     expect(setting(text, "OnUnitActiveSec")).toEqual(["120s"]);
     expect(setting(text, "Unit")).toEqual(["upkeep.service"]);
     expect(setting(text, "WantedBy")).toEqual(["timers.target"]);

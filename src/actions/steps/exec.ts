@@ -1,5 +1,9 @@
-/** exec: runs a command (argv, never a shell string); at the step timeout its whole process tree is killed. */
+/**
+ * exec: runs a command (argv, never a shell string); at the step timeout its whole process tree is killed.
+ * With `detach: true` it starts a long-running process instead and leaves it running (see start-detached).
+ */
 import { formatCommandLine, runProcess } from "../../runtime/process.js";
+import { startDetached } from "../../runtime/start-detached.js";
 import {
   abortDetail,
   expandHome,
@@ -8,6 +12,7 @@ import {
   optionalString,
   paramFailure,
   toArgv,
+  toBoolean,
   toInteger,
   toStringMap,
 } from "../support.js";
@@ -19,6 +24,10 @@ export type ExecStepParams = {
   env?: Record<string, string>;
   /** Bytes of captured output kept for the log; default 4096. */
   outputLimit?: number | string;
+  /** Start a long-running process and leave it running: the step passes once it has started. */
+  detach?: boolean | string;
+  /** With detach: the file that gets its stdout and stderr (appended); default none (/dev/null). */
+  log?: string;
 };
 
 /** Safety cap only: the runtime's signal carries the step timeout. */
@@ -32,20 +41,37 @@ export const execStep = {
     return loadSchema("step", "exec");
   },
   sideEffects: "local",
-  describe: (params) =>
-    Array.isArray(params.command) ? formatCommandLine(params.command.map(String)) : "exec",
+  describe: (params) => {
+    const line = Array.isArray(params.command) ? formatCommandLine(params.command.map(String)) : "exec";
+    return params.detach === true || params.detach === "true" ? `${line} (detached)` : line;
+  },
   async run(ctx, params, signal): Promise<StepResult> {
     let argv: string[];
     let cwd: string | undefined;
     let env: Record<string, string>;
     let outputLimit: number;
+    let detach: boolean;
+    let log: string | undefined;
     try {
       argv = toArgv(params.command, "command");
       cwd = optionalString(params.cwd, "cwd");
       env = toStringMap(params.env, "env");
       outputLimit = params.outputLimit === undefined ? 4096 : toInteger(params.outputLimit, "outputLimit", 0);
+      detach = toBoolean(params.detach, "detach", false);
+      log = optionalString(params.log, "log");
     } catch (error) {
       return { ok: false, detail: paramFailure(error) };
+    }
+    if (detach) {
+      if (signal.aborted) return { ok: false, detail: `${argv[0] as string}: ${abortDetail(signal)}` };
+      const started = await startDetached(argv, {
+        ...(cwd !== undefined ? { cwd: expandHome(cwd) } : {}),
+        env: { ...ctx.env, ...env },
+        ...(log !== undefined ? { log: expandHome(log) } : {}),
+      });
+      return started.ok
+        ? { ok: true, detail: `${argv[0] as string}: started (pid ${started.pid}), left running` }
+        : { ok: false, detail: started.error };
     }
     const result = await runProcess(argv, {
       ...(cwd !== undefined ? { cwd: expandHome(cwd) } : {}),

@@ -1,6 +1,13 @@
 /** `upkeep launchd render|install|uninstall|status`: the LaunchAgent that runs `upkeep run` on a schedule. */
 import { ExitCode } from "../../errors.js";
-import { err, jobSpec, type Loaded, out, startSchedule } from "../../schedule/command-support.js";
+import {
+  checkJobBeforeInstall,
+  err,
+  jobSpec,
+  type Loaded,
+  out,
+  startSchedule,
+} from "../../schedule/command-support.js";
 import {
   currentUid,
   installOps,
@@ -31,7 +38,8 @@ Options:
   -h, --help         this help
 
 The interval is runtime.interval from the rules (default 300s); launchctl is runtime.launchctl.
-Exit codes: 0 done, 1 a step failed (install/uninstall), 2 usage or bad rules.
+Exit codes: 0 done, 1 a step failed (install/uninstall), 2 usage, bad rules, or a node or CLI the job
+could not start (install writes nothing then).
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -57,6 +65,8 @@ export async function run(argv: string[]): Promise<number> {
     out(plist);
     return ExitCode.ok;
   }
+  const refused = await checkJobBeforeInstall("launchd", spec, dryRun);
+  if (refused !== undefined) return refused;
   const code = await apply(installOps(target, plist), dryRun, loaded, "installed");
   if (code === ExitCode.ok && !dryRun) {
     out(`${label} runs \`upkeep ${spec.args.join(" ")}\` every ${spec.intervalSeconds}s and at load.\n`);

@@ -1,12 +1,21 @@
 /** `upkeep systemd render|install|uninstall|status`: a systemd user timer that runs `upkeep run`. */
+import { existsSync } from "node:fs";
 import { ExitCode } from "../../errors.js";
-import { err, jobSpec, type Loaded, out, startSchedule } from "../../schedule/command-support.js";
+import {
+  checkJobBeforeInstall,
+  err,
+  jobSpec,
+  type Loaded,
+  out,
+  startSchedule,
+} from "../../schedule/command-support.js";
 import { describeOps, executeOps, formatReports, type Op } from "../../schedule/ops.js";
 import { formatSystemdStatus, systemdStatus } from "../../schedule/status.js";
 import {
   installOps,
   lingerEnabled,
   lingerHint,
+  queryUnits,
   systemdTarget,
   uninstallOps,
 } from "../../schedule/systemd.js";
@@ -17,14 +26,18 @@ import {
   renderTimer,
   systemdUserDir,
 } from "../../schedule/systemd-units.js";
+import { describeNextRun, interpretUnits } from "../../schedule/systemd-state.js";
 
 const HELP = `Usage: upkeep systemd <render|install|uninstall|status> [options]
 
   render     print the user units <unit>.service (one tick) and <unit>.timer (every runtime.interval)
-  install    write them to $XDG_CONFIG_HOME/systemd/user (default ~/.config/systemd/user), then
-             systemctl --user daemon-reload and systemctl --user enable --now <unit>.timer, and verify
-  uninstall  systemctl --user disable --now <unit>.timer, remove both units, daemon-reload
-  status     the timer's state and last trigger, the last tick's result and exit status
+  install    check that the node and CLI the unit names run and that the user manager answers, write
+             the units to $XDG_CONFIG_HOME/systemd/user (default ~/.config/systemd/user), then
+             systemctl --user daemon-reload, reset-failed, enable and restart <unit>.timer (the first
+             tick runs at once), and verify
+  uninstall  systemctl --user disable --now <unit>.timer, remove both units (even when systemctl
+             cannot be reached), daemon-reload, reset-failed
+  status     the timer's state, next run and last trigger, the last tick's result and exit status
 
 Options:
   --rules DIR        rules directory (default ./rules, env UPKEEP_RULES); baked in as an absolute path
@@ -36,7 +49,8 @@ Options:
   -h, --help         this help
 
 A user timer runs only while you are logged in unless lingering is on: loginctl enable-linger $USER.
-systemctl is runtime.systemctl from the rules. Exit codes: 0 done, 1 a step failed, 2 usage or bad rules.
+systemctl is runtime.systemctl from the rules. Exit codes: 0 done, 1 a step failed, 2 usage, bad rules, or
+a node or CLI the unit could not start (install writes nothing then).
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -67,11 +81,17 @@ export async function run(argv: string[]): Promise<number> {
     out(`# ${target.service}\n${service}\n# ${target.timer}\n${timer}`);
     return ExitCode.ok;
   }
+  const refused = await checkJobBeforeInstall("systemd", spec, dryRun);
+  if (refused !== undefined) return refused;
   const code = await apply(installOps(target, service, timer), dryRun, loaded, "installed");
   if (code === ExitCode.ok && !dryRun) {
     out(`${name}.timer runs \`upkeep ${spec.args.join(" ")}\` every ${spec.intervalSeconds}s.\n`);
+    const state = interpretUnits(await queryUnits(target));
+    out(`next tick: ${describeNextRun(state, Date.now())}\n`);
     if (!lingerEnabled()) out(`hint: ${lingerHint()}\n`);
   }
+  if (code === ExitCode.failure && !dryRun && (existsSync(target.service) || existsSync(target.timer)))
+    err("upkeep systemd: the unit files were written; `upkeep systemd uninstall` removes them\n");
   return code;
 }
 
@@ -87,7 +107,12 @@ async function apply(ops: Op[], dryRun: boolean, loaded: Loaded, done: string): 
   const report = await executeOps(ops);
   out(formatReports(report));
   if (!report.ok) {
-    err(`upkeep systemd: not ${done}: a step failed (see above)\n`);
+    const failed = report.reports.filter((r) => !r.ok).map((r) => r.what);
+    err(
+      done === "uninstalled"
+        ? `upkeep systemd: uninstall incomplete: ${failed.join("; ")} failed (see above); every unit file that could be removed is gone: run it again from a login session of the user\n`
+        : `upkeep systemd: not ${done}: a step failed (see above)\n`,
+    );
     return ExitCode.failure;
   }
   out(`${done}\n`);

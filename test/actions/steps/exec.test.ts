@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,14 +12,14 @@ const execStep: StepHandler<ExecStepParams> = execStepImpl;
 const node = process.execPath;
 const out = fixture("proc-output.mjs");
 
-describe("exec step", () => {
-  const pids: number[] = [];
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const pid of pids.splice(0)) killTree(pid);
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
+const pids: number[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const pid of pids.splice(0)) killTree(pid);
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
+describe("exec step", () => {
   it("passes on exit 0 and keeps the output", async () => {
     const result = await execStep.run(makeContext(), { command: [node, out, "0", "--repeat", "3"] }, never());
     expect(result).toEqual({ ok: true, detail: `${node}: exit 0`, output: "xxx" });
@@ -82,5 +82,58 @@ describe("exec step", () => {
     expect(
       execStep.describe({ command: ["/usr/local/bin/restart", "--name", "boss api"] }, { settings }),
     ).toBe("/usr/local/bin/restart --name 'boss api'");
+  });
+});
+
+describe("exec step with detach: true", () => {
+  const tempDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), "upkeep-detach-"));
+    dirs.push(dir);
+    return dir;
+  };
+
+  it("starts a server, leaves it running in its own session, with no pipe of ours and its output in the log", async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, "daemon.pid");
+    const log = join(dir, "logs", "daemon.log");
+    const daemon = fixture("schedule-daemon.mjs");
+    const result = await execStep.run(
+      makeContext(),
+      { command: [node, daemon, "--pid-file", pidFile, "--lifetime", "30"], detach: true, log },
+      never(),
+    );
+    expect(result.ok).toBe(true);
+    expect(result.detail).toMatch(
+      new RegExp(`^${node.replace(/[/.]/g, "\\$&")}: started \\(pid \\d+\\), left running$`),
+    );
+    const pid = Number(
+      await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8"), 10_000, "pid file"),
+    );
+    pids.push(pid);
+    await waitFor(
+      () => existsSync(log) && readFileSync(log, "utf8").includes(`alive ${pid}`),
+      10_000,
+      "log line",
+    );
+    expect(isGone(pid)).toBe(false);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [, , pgrp, session] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    expect([pgrp, session]).toEqual([String(pid), String(pid)]);
+    expect(readlinkSync(`/proc/${pid}/fd/0`)).toBe("/dev/null");
+    expect(readlinkSync(`/proc/${pid}/fd/1`)).toBe(log);
+    expect(readlinkSync(`/proc/${pid}/fd/2`)).toBe(log);
+    expect(statSync(log).mode & 0o777).toBe(0o600);
+  });
+
+  it("fails when the command cannot start, and says so in dry runs", async () => {
+    const missing = await execStep.run(
+      makeContext(),
+      { command: ["/nonexistent/serve"], detach: true },
+      never(),
+    );
+    expect(missing).toEqual({ ok: false, detail: "command not found: /nonexistent/serve (ENOENT)" });
+    expect(
+      execStep.describe({ command: ["/usr/bin/serve", "--port", "1"], detach: true }, { settings }),
+    ).toBe("/usr/bin/serve --port 1 (detached)");
   });
 });
