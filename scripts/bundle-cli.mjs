@@ -16,7 +16,7 @@ await build({
   platform: "node",
   target: "node20",
   // pino-pretty only loads on a terminal; ajv only compiles plugin schemas (rules use precompiled ones).
-  external: ["pino-pretty", "ajv", "ajv/*"],
+  external: ["pino-pretty", "ajv", "ajv/*", "node-sqlite3-wasm"],
   // Bundled CommonJS dependencies call require(); give ESM chunks a real one.
   banner: {
     js: "import { createRequire as __upkeepCreateRequire } from 'node:module'; const require = __upkeepCreateRequire(import.meta.url);",

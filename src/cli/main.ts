@@ -80,6 +80,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "heal one service now (--force bypasses cooldown and budget, recorded with who forced it)",
     load: () => import("./commands/heal.js"),
   },
+  report: {
+    summary: "uptime, incidents, MTTR/MTBF, heal outcomes and missed ticks from the history",
+    load: () => import("./commands/report.js"),
+  },
   explain: {
     summary: "one service's merged rule, where each value came from, and its recent history",
     load: () => import("./commands/explain.js"),

@@ -40,6 +40,13 @@ export interface RuntimeSettings {
   readonly plugins: readonly string[];
   /** Absolute path of the Prometheus textfile each tick writes (`runtime.metrics.file`); absent = none. */
   readonly metricsFile?: string;
+  /** The event history (`runtime.history`). */
+  readonly history: {
+    readonly enabled: boolean;
+    /** Absolute path of the SQLite file. */
+    readonly file: string;
+    readonly retentionMs: number;
+  };
 }
 
 export interface ProbeSpec {

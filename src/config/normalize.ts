@@ -78,6 +78,7 @@ export const DEFAULTS = Object.freeze({
     intervalMs: 300_000,
     concurrency: 8,
     tickTimeoutMs: 120_000,
+    historyRetentionMs: 90 * 86_400_000,
     launchctl: "/bin/launchctl",
     systemctl: "systemctl",
   }),
@@ -164,6 +165,11 @@ function normalizeRuntime(doc: RawServicesFile, input: NormalizeInput, rulesDir:
     launchctlPath: command(raw.launchctl ?? DEFAULTS.runtime.launchctl),
     systemctlPath: command(raw.systemctl ?? DEFAULTS.runtime.systemctl),
     plugins: (raw.plugins ?? []).map(plugin),
+    history: {
+      enabled: raw.history?.enabled ?? true,
+      file: raw.history?.file !== undefined ? fromRules(raw.history.file) : path.join(stateDir, "history.db"),
+      retentionMs: duration(raw.history?.retention, DEFAULTS.runtime.historyRetentionMs),
+    },
     ...(raw.metrics === undefined ? {} : { metricsFile: fromRules(raw.metrics.file) }),
     ...(raw.envFile === undefined ? {} : { envFile: envFilePath(raw.envFile, rulesDir) }),
   };

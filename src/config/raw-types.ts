@@ -114,6 +114,23 @@ export interface RawRuntime {
    */
   plugins?: string[];
   /**
+   * The event history (status changes with their reasons, heals, refusals, breaker changes, alerts, manual commands) that `upkeep report` and `status` read, kept in SQLite.
+   */
+  history?: {
+    /**
+     * Record the history; default true.
+     */
+    enabled?: boolean;
+    /**
+     * The SQLite file; `~` expanded, relative to the rules directory. Default <stateDir>/history.db.
+     */
+    file?: string;
+    /**
+     * Events older than this are deleted when the history is written; default 90d.
+     */
+    retention?: string;
+  };
+  /**
    * Prometheus metrics: each tick (not dry runs) rewrites a text-format file atomically, for node_exporter's textfile collector.
    */
   metrics?: {

@@ -8,6 +8,8 @@ import type { Config, ServiceConfig } from "../config/model.js";
 import type { Silence } from "../config/model.js";
 import { healStanding } from "../core/standing.js";
 import { alertKey, emptyBreaker, own, type UpkeepState } from "../core/state.js";
+import type { HistoryEvent } from "../history/events.js";
+import { recentFor } from "../history/recent.js";
 
 export const TAIL_BYTES = 256 * 1024;
 
@@ -24,7 +26,10 @@ export interface LogLine {
 
 export interface History {
   status: string;
+  /** From the event history when it has the change, else the state files. */
   since: string | null;
+  /** The last time it was down or blocked (from the event history). */
+  lastOutage: { start: string | null; end: string | null; cause: string } | null;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   lastProbeAt: string | null;
@@ -66,15 +71,20 @@ export function stateHistory(
   state: UpkeepState,
   now: number,
   silences: readonly Silence[] = config.alerts.silences,
+  changes: readonly HistoryEvent[] = [],
 ): Omit<History, "log"> {
   const id = service.id;
   const record = own(state.services.services, id);
+  const recent = recentFor(changes, id, record?.lastStatus ?? "unknown");
+  const outage = recent.lastOutage;
   const stored = own(state.breakers.breakers, id) ?? emptyBreaker();
   const heal = own(state.heals.heals, id);
   const standing = healStanding(config, service, state, silences, now);
   return {
     status: record?.lastStatus ?? "unknown",
-    since: iso(record?.since),
+    since: iso(recent.since ?? record?.since),
+    lastOutage:
+      outage === null ? null : { start: iso(outage.start), end: iso(outage.end), cause: outage.cause },
     consecutiveFailures: record?.consecutiveFailures ?? 0,
     consecutiveSuccesses: record?.consecutiveSuccesses ?? 0,
     lastProbeAt: iso(record?.lastProbeAt),

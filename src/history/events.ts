@@ -30,6 +30,12 @@ export type HistoryEvent =
       /** Every service the tick probed. */
       readonly observed: Readonly<Record<string, Observed>>;
       readonly timedOut?: boolean;
+      /**
+       * Later ticks that saw exactly the same (same trigger, every service the same status, nothing
+       * else happened), as ms after `at`. Quiet ticks are kept this way, one row for many; see
+       * `expandTicks`.
+       */
+      readonly more?: readonly number[];
     }
   | {
       readonly kind: "status";
@@ -101,6 +107,9 @@ export type HistoryEvent =
       readonly detail: string;
     };
 
+/** A tick vouches for a service until the next one, for at most this many intervals. */
+export const COVER_INTERVALS = 1.5;
+
 export type HistoryKind = HistoryEvent["kind"];
 
 export const HISTORY_KINDS: readonly HistoryKind[] = [
@@ -117,4 +126,45 @@ export const HISTORY_KINDS: readonly HistoryKind[] = [
 /** The service an event is about, if any (stored in its own column for queries). */
 export function serviceOf(event: HistoryEvent): string | null {
   return "service" in event && event.service !== undefined ? event.service : null;
+}
+
+type TickEvent = Extract<HistoryEvent, { kind: "tick" }>;
+
+/** One tick event per tick: a quiet span (`more`) becomes the ticks it stands for. */
+export function expandTicks(events: readonly HistoryEvent[]): HistoryEvent[] {
+  return events.flatMap((event): HistoryEvent[] => {
+    if (event.kind !== "tick" || event.more === undefined || event.more.length === 0) return [event];
+    const { more, ...first } = event;
+    const duration = event.finishedAt - event.at;
+    return [
+      first,
+      ...more.map((offset): TickEvent => ({
+        ...first,
+        at: event.at + offset,
+        finishedAt: event.at + offset + duration,
+      })),
+    ];
+  });
+}
+
+/**
+ * Whether `tick` can join the quiet span `span`: nothing but the tick itself happened, it saw every
+ * service as the span did, with the same trigger, and it came no later than `maxGapMs` after the
+ * span's last tick (a longer gap is a missed tick and must stay visible).
+ */
+export function extendsSpan(span: TickEvent, tick: TickEvent, maxGapMs: number): boolean {
+  const last = span.at + (span.more?.[span.more.length - 1] ?? 0);
+  if (tick.at <= last || tick.at - last > maxGapMs) return false;
+  if (span.trigger !== tick.trigger || span.timedOut === true || tick.timedOut === true) return false;
+  return sameObserved(span.observed, tick.observed);
+}
+
+function sameObserved(a: TickEvent["observed"], b: TickEvent["observed"]): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const x = a[k];
+    const y = Object.hasOwn(b, k) ? b[k] : undefined;
+    return x !== undefined && y !== undefined && x.f === undefined && y.f === undefined && x.s === y.s;
+  });
 }

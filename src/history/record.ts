@@ -6,7 +6,12 @@ import { own, type UpkeepState } from "../core/state.js";
 import type { TickReport } from "../runtime/tick.js";
 import type { HistoryEvent, Observed, TickTrigger } from "./events.js";
 
-export function tickEvents(report: TickReport, before: UpkeepState, trigger: TickTrigger): HistoryEvent[] {
+export function tickEvents(
+  report: TickReport,
+  before: UpkeepState,
+  trigger: TickTrigger,
+  forcedBy?: string,
+): HistoryEvent[] {
   const at = report.startedAt;
   const events: HistoryEvent[] = [];
   const observed: Record<string, Observed> = {};
@@ -37,6 +42,7 @@ export function tickEvents(report: TickReport, before: UpkeepState, trigger: Tic
         reason: s.heal.reason,
         trial: ran.trial,
         forced: ran.forced,
+        ...(ran.forced && forcedBy !== undefined ? { by: forcedBy } : {}),
         startedAt: ran.startedAt,
         finishedAt: ran.finishedAt,
         steps: s.heal.steps.map((step) => ({

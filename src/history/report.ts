@@ -17,7 +17,7 @@
  *   ongoing    still down at the end of the report
  */
 import type { ServiceStatus } from "../core/facts.js";
-import type { HistoryEvent, Observed } from "./events.js";
+import { COVER_INTERVALS, expandTicks, type HistoryEvent, type Observed } from "./events.js";
 
 export type IncidentEnd = "healed" | "by-hand" | "recovered" | "ongoing";
 
@@ -84,8 +84,7 @@ export interface ReportOptions {
   readonly services: readonly { readonly id: string; readonly title: string }[];
 }
 
-/** A tick vouches for a service until the next one, for at most this many intervals. */
-export const COVER_INTERVALS = 1.5;
+export { COVER_INTERVALS };
 
 interface Sample {
   readonly at: number;
@@ -105,7 +104,7 @@ const NOT_HEALING = new Set(["breaker-open", "paused", "no-steps", "disabled"]);
  * (and are reported in full), while uptime counts only what lies inside [since, until).
  */
 export function computeReport(events: readonly HistoryEvent[], options: ReportOptions): Report {
-  const sorted = [...events].sort((a, b) => a.at - b.at);
+  const sorted = expandTicks(events).sort((a, b) => a.at - b.at);
   const ticks = sorted.filter((e): e is Tick => e.kind === "tick");
   const services = options.services.map((s) => serviceReport(s, sorted, ticks, options));
   const { scheduled, missed, gaps } = scheduleGaps(ticks, options);

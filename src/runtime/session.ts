@@ -10,10 +10,11 @@ import type { Clock } from "./clock.js";
 import { acquireLock } from "./lock.js";
 import type { RuntimeLogger } from "./logger.js";
 import { loadOutbox, saveOutbox } from "./outbox.js";
-import type { Redactor } from "./redact.js";
+import { redactText, redactValue, type Redactor } from "./redact.js";
 import { adHocSilences } from "./silences.js";
 import { loadState, saveState } from "./state-files.js";
 import { runTick, type TickDeps, type TickReport } from "./tick.js";
+import type { TickTrigger } from "../history/events.js";
 
 export interface SessionDeps {
   readonly clock: Clock;
@@ -28,6 +29,8 @@ export interface SessionOptions {
   readonly force?: readonly string[];
   /** Who forced the heals in `force` (recorded in their heal records). */
   readonly by?: string;
+  /** What started the tick, for the history (default `run`). */
+  readonly trigger?: TickTrigger;
 }
 
 export function handlerSettings(config: Config): HandlerSettings {
@@ -95,6 +98,7 @@ export async function runSession(
       // The outbox first: if writing the rest fails, a notice recomputed with the same id is not resent.
       await saveOutbox(stateDir, nextOutbox, deps.redactor);
       await saveState(stateDir, state);
+      await recordHistory(config, deps, report, loaded.state, options);
       if (config.runtime.metricsFile !== undefined) {
         const { writeMetrics } = await import("./metrics.js");
         await writeMetrics(config, state, report, deps.logger);
@@ -103,6 +107,45 @@ export async function runSession(
     return { report, state };
   } finally {
     await release?.();
+  }
+}
+
+/**
+ * The history is a record, not a gate: a history that cannot be written is logged and the tick's
+ * decisions (already saved) stand.
+ */
+async function recordHistory(
+  config: Config,
+  deps: SessionDeps,
+  report: TickReport,
+  before: UpkeepState,
+  options: SessionOptions,
+): Promise<void> {
+  const { history } = config.runtime;
+  if (!history.enabled) return;
+  try {
+    const [{ tickEvents }, { recordTick }] = await Promise.all([
+      import("../history/record.js"),
+      import("./history-store.js"),
+    ]);
+    const events = redactValue(
+      tickEvents(report, before, options.trigger ?? "run", options.by),
+      deps.redactor,
+    );
+    await recordTick(
+      { ...history, intervalMs: config.runtime.intervalMs },
+      events,
+      report.startedAt,
+      deps.logger,
+    );
+  } catch (error) {
+    deps.logger.error(
+      {
+        err: redactText(error instanceof Error ? error.message : String(error), deps.redactor),
+        file: history.file,
+      },
+      "history: could not record this tick",
+    );
   }
 }
 

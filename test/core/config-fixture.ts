@@ -158,6 +158,7 @@ export function makeConfig(parts: ConfigParts): Config {
       intervalMs: 5 * MINUTE,
       launchctlPath: "launchctl",
       systemctlPath: "systemctl",
+      history: { enabled: false, file: "/state/history.db", retentionMs: 90 * 24 * 60 * MINUTE },
       plugins: [],
     },
     services: parts.services,

@@ -23,6 +23,7 @@ import { ExitCode, isUpkeepError } from "../../errors.js";
 import { acquireLock } from "../../runtime/lock.js";
 import { readConcern, writeConcern } from "../../runtime/state-store.js";
 import { chooseFormat, parseFlags } from "../args.js";
+import { recordCommand } from "../history.js";
 import { loadConfigOrReport, unknownService } from "../load-config.js";
 
 const HELP = `Usage: upkeep breaker <reset|isolate> SERVICE [options]
@@ -107,6 +108,16 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  await recordCommand(
+    config,
+    {
+      command: `breaker ${action}`,
+      service: id,
+      by: who(),
+      detail: untilMs === undefined ? "" : `for ${formatDuration(untilMs)}`,
+    },
+    now,
+  );
   if (format.value === "json") {
     process.stdout.write(`${JSON.stringify({ service: id, action, breaker: state }, null, 2)}\n`);
   } else {

@@ -86,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     await Promise.all(ports.map((port) => waitForPort(port, true)));
 
     out("\n2. A healthy tick\n");
-    const healthy = await runSession(config, deps, { dryRun: false });
+    const healthy = await runSession(config, deps, { dryRun: false, trigger: "demo" });
     out(indent(formatTickText(healthy.report)));
 
     const victim = SERVICES[0];
@@ -96,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     await waitForPort(ports[0] as number, false);
 
     out("\n4. The next tick detects it and heals it (unload, wait 2s, load, wait 3s, verify)\n");
-    const healing = await runSession(config, deps, { dryRun: false });
+    const healing = await runSession(config, deps, { dryRun: false, trigger: "demo" });
     out(indent(formatTickText(healing.report)));
     const healed = healing.report.services.find((s) => s.id === victim.id);
     for (const step of healed?.heal.steps ?? [])

@@ -11,6 +11,7 @@ import { mergedRule, type MergedRule, type Setting } from "../../explain/setting
 import { loadRulesFiles, type Origin } from "../../explain/sources.js";
 import { loadState } from "../../runtime/state-files.js";
 import { chooseFormat, parseFlags } from "../args.js";
+import { statusChanges } from "../history.js";
 import { loadConfigOrReport, unknownService } from "../load-config.js";
 
 const HELP = `Usage: upkeep explain SERVICE [options]
@@ -55,11 +56,12 @@ export async function explainService(
   service: ServiceConfig,
   options: { lines: number; now: number },
 ): Promise<{ explanation: Explanation; warnings: readonly string[] }> {
-  const [files, { state, warnings }, log, adHoc] = await Promise.all([
+  const [files, { state, warnings }, log, adHoc, changes] = await Promise.all([
     loadRulesFiles(config),
     loadState(config.runtime.stateDir, { readOnly: true }),
     logTail(config.runtime.logFile, service.id, options.lines),
     loadSilences(config.runtime.stateDir, { readOnly: true }),
+    statusChanges(config),
   ]);
   const silences = [...config.alerts.silences, ...adHoc.silences.map(toSilence)];
   const explanation: Explanation = {
@@ -69,7 +71,7 @@ export async function explainService(
       ...(service.description === undefined ? {} : { description: service.description }),
     },
     ...mergedRule(config, service, files),
-    history: { ...stateHistory(config, service, state, options.now, silences), log },
+    history: { ...stateHistory(config, service, state, options.now, silences, changes), log },
   };
   return { explanation, warnings };
 }
@@ -137,6 +139,10 @@ function formatText(e: Explanation): string {
   const h = e.history;
   out.push("", "History:");
   out.push(`  status: ${h.status}${h.since === null ? "" : ` since ${h.since}`}`);
+  if (h.lastOutage !== null)
+    out.push(
+      `  last outage: ${h.lastOutage.start ?? "?"} to ${h.lastOutage.end ?? "now"}: ${h.lastOutage.cause}`,
+    );
   if (h.lastProbeAt !== null)
     out.push(
       `  last probe: ${h.lastProbeAt}${h.lastDetail === "" ? "" : ` - ${h.lastDetail}`}${h.lastLatencyMs === null ? "" : ` (${h.lastLatencyMs} ms)`}`,

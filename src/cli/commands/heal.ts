@@ -128,6 +128,7 @@ async function heal(
       { clock: systemClock, logger, env, redactor },
       {
         dryRun: flags.dryRun,
+        trigger: "heal",
         only: [id],
         ...(flags.force ? { force: [id] } : {}),
         ...(flags.by === undefined ? {} : { by: flags.by }),

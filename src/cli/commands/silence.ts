@@ -26,6 +26,7 @@ import {
   STATE_DIR_OPTION,
 } from "../args.js";
 import { loadConfigOrReport } from "../load-config.js";
+import { recordCommand } from "../history.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -170,6 +171,16 @@ async function add(config: Config, flags: AddFlags, now: number, format: "text" 
     state: { ...state, silences: [...state.silences, silence] },
     result: undefined,
   }));
+  await recordCommand(
+    config,
+    {
+      command: "silence add",
+      ...(services.length === 1 ? { service: services[0] as string } : {}),
+      by: silence.createdBy,
+      detail: `${silence.id}: ${describe(silence)}`,
+    },
+    now,
+  );
   if (format === "json") process.stdout.write(`${JSON.stringify(view(silence, now), null, 2)}\n`);
   else {
     process.stdout.write(`${silence.id}\n`);
@@ -200,6 +211,7 @@ async function remove(
     );
     return ExitCode.failure;
   }
+  await recordCommand(config, { command: "silence remove", by: whoami(), detail: id }, now);
   if (format === "json") process.stdout.write(`${JSON.stringify({ removed: id })}\n`);
   else process.stdout.write(`removed ${id}\n`);
   return ExitCode.ok;

@@ -8,12 +8,16 @@ import type { Config, ServiceConfig, Silence } from "../../config/model.js";
 import { canAttempt } from "../../core/breaker.js";
 import { healStanding } from "../../core/standing.js";
 import { own, type UpkeepState } from "../../core/state.js";
+import { formatDuration } from "../../duration.js";
 import { ExitCode } from "../../errors.js";
+import type { HistoryEvent } from "../../history/events.js";
+import { recentFor } from "../../history/recent.js";
 import { commandFlags } from "../args.js";
 import { lockHolder } from "../../runtime/lock.js";
 import { CHANNEL_BREAKER, loadOutbox, type OutboxState } from "../../runtime/outbox.js";
 import { loadSilences, silenceState, toSilence, type SilencesState } from "../../runtime/silences.js";
 import { loadState } from "../../runtime/state-files.js";
+import { statusChanges } from "../history.js";
 import { loadConfigOrReport } from "../load-config.js";
 
 const HELP = `Usage: upkeep status [options]
@@ -35,7 +39,10 @@ export interface ServiceStatusView {
   id: string;
   title: string;
   status: string;
+  /** Since when it has this status: from the history when it has the change (a heal inside a tick counts). */
   since: string | null;
+  /** The last time it was down or blocked, from the history; null when the history has none. */
+  lastOutage: { start: string | null; end: string | null; durationMs: number | null; cause: string } | null;
   consecutiveFailures: number;
   lastDetail: string;
   lastProbeAt: string | null;
@@ -87,8 +94,9 @@ export function statusView(
   state: UpkeepState,
   now: number,
   silences: readonly Silence[] = config.alerts.silences,
+  history: readonly HistoryEvent[] = [],
 ): ServiceStatusView[] {
-  return config.services.map((service) => serviceView(config, service, state, silences, now));
+  return config.services.map((service) => serviceView(config, service, state, silences, now, history));
 }
 
 function serviceView(
@@ -97,8 +105,11 @@ function serviceView(
   state: UpkeepState,
   silences: readonly Silence[],
   now: number,
+  history: readonly HistoryEvent[],
 ): ServiceStatusView {
   const record = own(state.services.services, service.id);
+  const recent = recentFor(history, service.id, record?.lastStatus ?? "unknown");
+  const outage = recent.lastOutage;
   const standing = healStanding(config, service, state, silences, now);
   const firing = config.alerts.rules.flatMap((rule) => {
     const alert = own(state.alerts.alerts, `${rule.id}/${service.id}`);
@@ -110,7 +121,16 @@ function serviceView(
     id: service.id,
     title: service.title,
     status: service.enabled ? (record?.lastStatus ?? "unknown") : "disabled",
-    since: iso(record?.since),
+    since: iso(recent.since ?? record?.since),
+    lastOutage:
+      outage === null
+        ? null
+        : {
+            start: iso(outage.start),
+            end: iso(outage.end),
+            durationMs: outage.end === null ? null : outage.end - outage.start,
+            cause: outage.cause,
+          },
     consecutiveFailures: record?.consecutiveFailures ?? 0,
     lastDetail: record?.lastDetail ?? "",
     lastProbeAt: iso(record?.lastProbeAt),
@@ -220,6 +240,11 @@ function formatText(views: ServiceStatusView[], tick: string | undefined): strin
     lines.push(
       `${v.title} (${v.id}): ${v.status.toUpperCase()}${v.since === null ? "" : ` since ${v.since}`}`,
     );
+    if (v.lastOutage !== null && v.status === "up")
+      lines.push(
+        `  last outage: ${v.lastOutage.start ?? "?"}` +
+          `${v.lastOutage.durationMs === null ? "" : ` for ${formatDuration(v.lastOutage.durationMs)}`}: ${v.lastOutage.cause}`,
+      );
     if (v.status === "down" && v.lastDetail !== "")
       lines.push(`  last probe: ${v.lastDetail} (${v.consecutiveFailures} failed in a row)`);
     const retry =
@@ -274,10 +299,14 @@ export async function run(argv: string[]): Promise<number> {
   ]);
   for (const w of warnings) process.stderr.write(`upkeep: ${w}\n`);
   const now = Date.now();
-  const views = statusView(config, state, now, [
-    ...config.alerts.silences,
-    ...silences.silences.map(toSilence),
-  ]);
+  const history = await statusChanges(config);
+  const views = statusView(
+    config,
+    state,
+    now,
+    [...config.alerts.silences, ...silences.silences.map(toSilence)],
+    history,
+  );
   const extras = { outbox: outboxView(outbox, now), silences: silencesView(silences, now) };
   const running =
     holder === undefined

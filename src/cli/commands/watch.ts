@@ -99,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
         const { report } = await runSession(
           config,
           { clock: systemClock, logger, env, redactor },
-          { dryRun: false },
+          { dryRun: false, trigger: "watch" },
         );
         const out =
           format === "json" ? `${JSON.stringify(tickJson(report))}\n` : `${formatTickText(report)}\n`;
