@@ -3,7 +3,8 @@
  * npm run bench: cold-start and throughput figures for the built CLI (run `npm run build` first).
  * Everything runs on loopback with ephemeral ports; every server and child is stopped at the end.
  *
- *   1. cold `upkeep run` on 3 healthy services vs `node -e 0` (aim: under 2x)
+ *   1. cold `upkeep run` on 3 healthy services vs `node -e 0` (aim: under 2x); the same with the history
+ *      off (a quiet tick may cost at most 1.1x that), a tick that writes SQLite, and a cold `report`
  *   2. one tick over 1,000 tcp services (aim: under 1 s)
  *   3. 100 http services that accept but never answer, 2 s probe timeout (aim: under 3 s)
  *   4. `validate` on 5,000 services (bench/validate.bench.mjs)
@@ -90,6 +91,71 @@ try {
     "< 2x node",
     `   ratio ${ratio.toFixed(2)}x`,
   );
+
+  // 1b. the history's cost: the same healthy tick with the history off (as before it existed), measured
+  // interleaved with the default. A quiet tick only extends the pending span; it never loads SQLite.
+  const noHistory = rulesDir(
+    "cold-no-history",
+    ports.map(
+      (p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`,
+    ),
+    "  history: { enabled: false }\n",
+  );
+  const withHistory = [];
+  const withoutHistory = [];
+  for (let i = 0; i < runs; i += 1) {
+    const on = time([cli, "run", "--rules", small]);
+    const off = time([cli, "run", "--rules", noHistory]);
+    if (on.status !== 0 || off.status !== 0)
+      throw new Error(`history bench run failed: ${on.stderr}${off.stderr}`);
+    withHistory.push(on.ms);
+    withoutHistory.push(off.ms);
+  }
+  const historyRatio = median(withHistory) / median(withoutHistory);
+  report("  same, history off (median)", median(withoutHistory), "-");
+  report(
+    "  same, history on (quiet tick: pending span only)",
+    median(withHistory),
+    "< 1.1x off",
+    `   ratio ${historyRatio.toFixed(2)}x`,
+  );
+
+  // 1c. a tick with something to record opens SQLite: a heartbeat-file service that changes status at
+  // every tick (node:sqlite on Node 22.13+, the WebAssembly build on Node 20).
+  const beat = join(work, "heartbeat");
+  const flip = rulesDir(
+    "flip",
+    [`  beat:\n    title: Heartbeat\n    probe: { type: file, path: ${JSON.stringify(beat)}, maxAge: 1h }`],
+    "  history: { enabled: true }\n",
+  );
+  const flipOff = rulesDir(
+    "flip-off",
+    [`  beat:\n    title: Heartbeat\n    probe: { type: file, path: ${JSON.stringify(beat)}, maxAge: 1h }`],
+    "  history: { enabled: false }\n",
+  );
+  const flipOn = [];
+  const flipNo = [];
+  for (let i = 0; i < runs; i += 1) {
+    for (const [dir, list] of [
+      [flip, flipOn],
+      [flipOff, flipNo],
+    ]) {
+      if (i % 2 === 0) writeFileSync(beat, "x");
+      else rmSync(beat, { force: true });
+      const r = time([cli, "run", "--rules", dir]);
+      if (r.status !== 0 && r.status !== 1) throw new Error(`flip run failed (${r.status}): ${r.stderr}`);
+      list.push(r.ms);
+    }
+  }
+  report(
+    "  a tick that records a status change (SQLite write)",
+    median(flipOn),
+    "-",
+    `   +${(median(flipOn) - median(flipNo)).toFixed(1)} ms over history off`,
+  );
+  const reportRun = time([cli, "report", "--rules", flip, "--format", "json"]);
+  if (reportRun.status !== 0) throw new Error(`report failed (${reportRun.status}): ${reportRun.stderr}`);
+  report("  cold `upkeep report` on that history", reportRun.ms, "-");
 
   // 2. 1,000 services
   const many = [];
