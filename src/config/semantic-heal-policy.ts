@@ -63,15 +63,23 @@ export function checkHealPolicy(doc: unknown): Finding[] {
         hint: `use ${formatDuration(n * interval)} (a heal at most every ${n === 1 ? "tick" : `${n} ticks`}; ticks up to ${formatDuration(slack)} early still count) or ${formatDuration((n + 1) * interval)}`,
       });
     }
-    if (cooldown.value > 0 && budgetMax.value > 0) {
-      const possible = Math.ceil(budgetPer.value / cooldown.value);
+    if (budgetMax.value > 0) {
+      // Heals come at ticks: the next one at the first tick at least the cooldown (less the slack) later.
+      const spacing = Math.max(interval, Math.ceil((cooldown.value - slack) / interval) * interval);
+      // A heal counts until `per` after it started, and a slot ending within the slack counts as over.
+      const possible = Math.ceil(Math.max(1, budgetPer.value - slack) / spacing);
       if (possible <= budgetMax.value) {
+        const limit =
+          spacing === cooldown.value
+            ? `the cooldown of ${formatDuration(cooldown.value)}`
+            : `the cooldown of ${formatDuration(cooldown.value)} at the ${formatDuration(interval)} interval (a heal at most every ${formatDuration(spacing)})`;
+        const shorten = cooldown.value - slack <= interval ? "runtime.interval" : "heal.cooldown";
         warn(out, budgetMax, ["services", id], "budget-never-binds", {
-          message: `service "${id}": the budget of ${budgetMax.value} heals per ${formatDuration(budgetPer.value)} never limits healing: the cooldown of ${formatDuration(cooldown.value)} allows at most ${possible}`,
+          message: `service "${id}": the budget of ${budgetMax.value} heals per ${formatDuration(budgetPer.value)} never limits healing: ${limit} allows at most ${possible}`,
           hint:
             possible > 1
-              ? `lower heal.budget.max to ${possible - 1}, or shorten heal.cooldown`
-              : "shorten heal.cooldown, or drop the budget",
+              ? `lower heal.budget.max to ${possible - 1}, or shorten ${shorten}`
+              : `shorten ${shorten}, or drop the budget`,
         });
       }
     }

@@ -39,6 +39,7 @@ export interface MergedRule {
 }
 
 const ms = (value: number): string => formatDuration(value);
+const show = (value: unknown): string => (typeof value === "string" ? value : JSON.stringify(value));
 
 export function mergedRule(config: Config, service: ServiceConfig, files: RulesFiles): MergedRule {
   const settings: Setting[] = [];
@@ -65,15 +66,19 @@ export function mergedRule(config: Config, service: ServiceConfig, files: RulesF
     add("breaker.failureRate", b.failureRate, ["breaker", "failureRate"]);
   }
   add("breaker.backoff.factor", b.backoffFactor, ["breaker", "backoff", "factor"]);
-  add("breaker.backoff.max", ms(b.maxOpenForMs), ["breaker", "backoff", "max"], "derived: 10 x openFor");
-  add(
-    "breaker.halfOpenTimeout",
-    ms(b.halfOpenTimeoutMs),
+  add("breaker.backoff.max", ms(b.maxOpenForMs), ["breaker", "backoff", "max"], "1d, or openFor when longer");
+  // Deprecated and ignored: listed only where the rules still set it, so its line can be found and removed.
+  const halfOpen = serviceSetting(
+    files,
+    service,
     ["breaker", "halfOpenTimeout"],
-    "derived: max(openFor, 5m, (successThreshold + 1) x interval)",
+    ["breaker", "halfOpenTimeout"],
   );
+  if (halfOpen.pointer?.endsWith("/breaker/halfOpenTimeout") === true)
+    settings.push({ key: "breaker.halfOpenTimeout", value: "no effect (deprecated)", source: halfOpen });
 
   const h = service.heal;
+  add("heal.after", h.after, ["heal", "after"]);
   add("heal.cooldown", ms(h.cooldownMs), ["heal", "cooldown"]);
   add("heal.budget.max", h.budget.max, ["heal", "budget", "max"]);
   add("heal.budget.per", ms(h.budget.perMs), ["heal", "budget", "per"]);
@@ -82,6 +87,8 @@ export function mergedRule(config: Config, service: ServiceConfig, files: RulesF
     add("heal.recipe", h.recipe);
     settings.push(...recipeArgs(service, h.recipe, files));
   }
+  add("flapping.outages", service.flapping.outages, ["flapping", "outages"]);
+  add("flapping.within", ms(service.flapping.withinMs), ["flapping", "within"]);
   return { settings, steps: steps(service, files), alerts: alerts(config, service, files) };
 }
 
@@ -148,13 +155,25 @@ function alerts(config: Config, service: ServiceConfig, files: RulesFiles): Aler
     .filter((rule) => rule.services.length === 0 || rule.services.includes(service.id))
     .map((rule) => {
       const level = config.alerts.levels[rule.level];
-      const levelSetting = (key: "threshold" | "cooldown", value: unknown): Setting => ({
+      const levelSetting = (key: "threshold" | "cooldown" | "resolveAfter", value: unknown): Setting => ({
         key: `levels.${rule.level}.${key}`,
         value,
         source: (alertsFile === undefined
           ? undefined
           : locate(files, alertsFile, ["levels", rule.level, key], "alerts")) ?? { kind: "default" },
       });
+      // A rule's own threshold or cooldown replaces its level's, for this rule only.
+      const effective = (key: "threshold" | "cooldown", own: unknown, ofLevel: unknown): Setting => {
+        if (own === undefined) return levelSetting(key, ofLevel);
+        const at = { file: rule.source.file, pointer: `${rule.source.pointer}/${key}` };
+        const source = originOfRef(files, at, "alerts", rule.id);
+        return {
+          key: `rules.${rule.id}.${key}`,
+          value: own,
+          source: { ...source, note: `instead of levels.${rule.level}.${key} ${show(ofLevel)}` },
+        };
+      };
+      const cooldown = rule.cooldownMs === undefined ? undefined : ms(rule.cooldownMs);
       return {
         rule: rule.id,
         level: rule.level,
@@ -162,7 +181,11 @@ function alerts(config: Config, service: ServiceConfig, files: RulesFiles): Aler
         levelSettings:
           level === undefined
             ? []
-            : [levelSetting("threshold", level.threshold), levelSetting("cooldown", ms(level.cooldownMs))],
+            : [
+                effective("threshold", rule.threshold, level.threshold),
+                effective("cooldown", cooldown, ms(level.cooldownMs)),
+                levelSetting("resolveAfter", level.resolveAfter),
+              ],
         channels: (level?.channels ?? []).map((id) => {
           const channel = config.alerts.channels[id];
           return {

@@ -64,7 +64,12 @@ export interface ServiceReport {
     /** When every gate lets a heal through (refused heals with a known end). */
     readonly nextAllowedAt?: number;
     /** Every gate that refused, with when it alone would let a heal through (null: no end). */
-    readonly refusedBy?: readonly { readonly gate: string; readonly until: number | null }[];
+    readonly refusedBy?: readonly {
+      readonly gate: string;
+      readonly until: number | null;
+      /** For `breaker-open`: `gave-up` or `isolated`. */
+      readonly why?: string;
+    }[];
     /** A heal ran: when (real time), and how it was asked for. */
     readonly ran?: {
       readonly startedAt: number;
@@ -272,7 +277,13 @@ function serviceReport(
       ...(skipped?.nextAllowedAt === undefined ? {} : { nextAllowedAt: skipped.nextAllowedAt }),
       ...(skipped?.refusedBy === undefined
         ? {}
-        : { refusedBy: skipped.refusedBy.map((r) => ({ gate: r.gate, until: r.until })) }),
+        : {
+            refusedBy: skipped.refusedBy.map((r) => ({
+              gate: r.gate,
+              until: r.until,
+              ...(r.why === undefined ? {} : { why: r.why }),
+            })),
+          }),
       ...(heal === undefined || heal.dryRun || intent === undefined
         ? {}
         : {

@@ -1,5 +1,7 @@
 /** `upkeep explain` on rules in a temp dir and state and log lines produced by real ticks. */
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Explanation } from "../../src/cli/commands/explain.js";
 import { logTail } from "../../src/explain/history.js";
@@ -89,6 +91,7 @@ describe("where each value came from", () => {
           source: { kind: "alerts", line: lineOf("alerts.yaml", "CRITICAL: {") },
         },
         { key: "levels.CRITICAL.cooldown", value: "1h", source: { kind: "alerts" } },
+        { key: "levels.CRITICAL.resolveAfter", value: 1, source: { kind: "default" } },
       ],
       channels: [
         {
@@ -108,6 +111,136 @@ describe("where each value came from", () => {
     expect(result.stdout).toMatch(/heal\.timeout +2m +<- default/);
     expect(result.stdout).toMatch(/probe\.timeout +1s +<- defaults .*services\.yaml:\d+/);
     expect(result.stdout).toMatch(/1\. test\.fix \{"note":"hello"\} +<- recipe fix .*services\.yaml:\d+/);
+  });
+});
+
+describe("the heal model's settings", () => {
+  const SHIPPED = fileURLToPath(new URL("../../rules/", import.meta.url));
+
+  it("heal.after, flapping, the backoff, and an alert rule's own threshold and cooldown over its level's", async () => {
+    const result = await runMain([
+      "explain",
+      "health-proxy",
+      "--rules",
+      SHIPPED,
+      "--state-dir",
+      join(f.root, "shipped-state"),
+      "--format",
+      "json",
+    ]);
+    expect(result.code).toBe(0);
+    const e = JSON.parse(result.stdout) as Explanation;
+    const setting = (key: string) => e.settings.find((s) => s.key === key);
+    expect(setting("heal.after")).toMatchObject({ value: 1, source: { kind: "default" } });
+    expect(setting("flapping.outages")).toMatchObject({ value: 3, source: { kind: "default" } });
+    expect(setting("flapping.within")).toMatchObject({ value: "1h", source: { kind: "default" } });
+    expect(setting("breaker.backoff.factor")).toMatchObject({ value: 2, source: { kind: "default" } });
+    expect(setting("breaker.backoff.max")).toMatchObject({
+      value: "1d",
+      source: { kind: "default", note: "1d, or openFor when longer" },
+    });
+    // No effect any more, and not in the shipped rules: not listed.
+    expect(setting("breaker.halfOpenTimeout")).toBeUndefined();
+    const alertsLine = (text: string) =>
+      readFileSync(join(SHIPPED, "alerts.yaml"), "utf8")
+        .split("\n")
+        .findIndex((l) => l.trim() === text) + 1;
+    const rule = (id: string) => e.alerts.find((a) => a.rule === id);
+    expect(rule("healing-gave-up")?.levelSettings).toMatchObject([
+      {
+        key: "rules.healing-gave-up.threshold",
+        value: 1,
+        source: {
+          kind: "alerts",
+          line: alertsLine("threshold: 1"),
+          note: "instead of levels.CRITICAL.threshold 3",
+        },
+      },
+      {
+        key: "rules.healing-gave-up.cooldown",
+        value: "1d",
+        source: { kind: "alerts", note: "instead of levels.CRITICAL.cooldown 1h" },
+      },
+      { key: "levels.CRITICAL.resolveAfter", value: 1, source: { kind: "default" } },
+    ]);
+    expect(rule("service-down-critical")?.levelSettings.map((l) => [l.key, l.value])).toEqual([
+      ["levels.CRITICAL.threshold", 3],
+      ["levels.CRITICAL.cooldown", "1h"],
+      ["levels.CRITICAL.resolveAfter", 1],
+    ]);
+    expect(rule("service-flapping")?.levelSettings.map((l) => [l.key, l.value])).toEqual([
+      ["rules.service-flapping.threshold", 1],
+      ["rules.service-flapping.cooldown", "1d"],
+      ["levels.WARNING.resolveAfter", 1],
+    ]);
+
+    const text = (
+      await runMain([
+        "explain",
+        "health-proxy",
+        "--rules",
+        SHIPPED,
+        "--state-dir",
+        join(f.root, "shipped-state"),
+      ])
+    ).stdout;
+    expect(text).toMatch(/heal\.after +1 +<- default/);
+    expect(text).toMatch(/breaker\.backoff\.max +1d +<- default \(1d, or openFor when longer\)/);
+    expect(text).not.toContain("halfOpenTimeout");
+    expect(text).not.toContain("10 x openFor");
+    expect(text).toMatch(
+      /rules\.healing-gave-up\.threshold 1 +<- alerts .*alerts\.yaml:\d+ \(instead of levels\.CRITICAL\.threshold 3\)/,
+    );
+  });
+
+  it("set in the rules: heal.after and flapping where written, a deprecated halfOpenTimeout as having no effect", async () => {
+    const rules = join(f.root, "model-rules");
+    mkdirSync(rules, { recursive: true });
+    const services = [
+      "version: 1",
+      "defaults:",
+      "  breaker: { openFor: 2d, halfOpenTimeout: 10m }",
+      "  flapping: { outages: 4 }",
+      "services:",
+      "  api:",
+      "    probe: { type: tcp, port: 8080 }",
+      "    flapping: { within: 30m }",
+      "    heal:",
+      "      after: 2",
+      "      steps:",
+      "        - action: verify",
+      "",
+    ];
+    writeFileSync(join(rules, "services.yaml"), services.join("\n"));
+    const result = await runMain([
+      "explain",
+      "api",
+      "--rules",
+      rules,
+      "--state-dir",
+      join(f.root, "model-state"),
+      "--format",
+      "json",
+    ]);
+    expect(result.code).toBe(0);
+    const e = JSON.parse(result.stdout) as Explanation;
+    const setting = (key: string) => e.settings.find((s) => s.key === key);
+    const line = (text: string) => services.findIndex((l) => l.includes(text)) + 1;
+    expect(setting("heal.after")).toMatchObject({
+      value: 2,
+      source: { kind: "service", line: line("after: 2") },
+    });
+    expect(setting("flapping.outages")).toMatchObject({
+      value: 4,
+      source: { kind: "defaults", line: line("outages: 4") },
+    });
+    expect(setting("flapping.within")).toMatchObject({ value: "30m", source: { kind: "service" } });
+    expect(setting("breaker.halfOpenTimeout")).toMatchObject({
+      value: "no effect (deprecated)",
+      source: { kind: "defaults", line: line("halfOpenTimeout") },
+    });
+    // The backoff's cap is never below openFor.
+    expect(setting("breaker.backoff.max")).toMatchObject({ value: "2d", source: { kind: "default" } });
   });
 });
 
@@ -149,6 +282,34 @@ describe("recent history from real ticks", () => {
     expect(text).toMatch(/healed \(forced by carol\)/);
     expect(text).toMatch(/alert web-down \(CRITICAL\): firing/);
     expect(text).toContain("heal succeeded");
+  });
+
+  it("lists every gate that holds healing back, why the breaker refuses, and the true next heal", async () => {
+    await healThenRefuse(f);
+    const rules = ["--rules", f.rules];
+    const silence = ["silence", "add", "--service", "web", "--for", "45m", "--pause-healing", ...rules];
+    expect((await runMain([...silence, "--comment", "deploy"])).code).toBe(0);
+    expect((await runMain(["breaker", "isolate", "web", "--until", "30m", ...rules])).code).toBe(0);
+    const h = (await json("web")).history;
+    expect(h.breaker).toMatchObject({ state: "OPEN", isolated: true });
+    expect(h.heals.refusedBy.map((r) => [r.gate, r.why])).toEqual([
+      ["breaker-open", "isolated"],
+      ["paused", undefined],
+      ["budget", undefined],
+      ["cooldown", undefined],
+    ]);
+    const until = Object.fromEntries(h.heals.refusedBy.map((r) => [r.gate, Date.parse(r.until ?? "")]));
+    // Isolated for 30m, paused for 45m, the budget's heal leaves the hour last: that is the next heal.
+    expect(until["breaker-open"]).toBeLessThan(until["paused"]!);
+    expect(until["paused"]).toBeLessThan(until["budget"]!);
+    expect(until["cooldown"]).toBeLessThan(until["breaker-open"]!);
+    expect(h.heals.nextAllowedAt).toBe(h.heals.refusedBy[2]?.until);
+
+    const text = (await explain("web")).stdout;
+    expect(text).toMatch(/breaker: OPEN \(isolated\) until \S+, /);
+    expect(text).toMatch(
+      /; held back by breaker-open until \S+, paused until \S+, budget until (\S+), cooldown until \S+; next heal allowed at \1\n/,
+    );
   });
 
   it("with no state and no log yet: unknown status, no lines", async () => {

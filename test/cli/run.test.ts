@@ -48,6 +48,7 @@ interface CliResult {
 
 interface RulesOptions {
   readonly cooldown?: string;
+  readonly budgetMax?: number;
   readonly failureThreshold?: number;
   readonly openFor?: string;
   readonly verifyTimeout?: string;
@@ -65,6 +66,8 @@ interface ServiceReportJson {
   heal: {
     outcome: string;
     reason: string;
+    nextAllowedAt?: number;
+    refusedBy?: { gate: string; until: number | null; why?: string }[];
     steps: { name: string; action: string; status: string; detail: string }[];
   };
 }
@@ -173,7 +176,7 @@ runtime:
 defaults:
   probe: { timeout: 1s }
   breaker: { failureThreshold: ${options.failureThreshold ?? 5}, successThreshold: 1, openFor: ${options.openFor ?? "60s"} }
-  heal: { cooldown: ${options.cooldown ?? "5m"}, budget: { max: 3, per: 1h } }
+  heal: { cooldown: ${options.cooldown ?? "5m"}, budget: { max: ${options.budgetMax ?? 3}, per: 1h } }
 recipes:
   launchd-restart:
     params:
@@ -475,6 +478,68 @@ suite(SUITE_NAME, () => {
     expect(byId(trial.services, "mcp-bridge")).toMatchObject({ status: "up", heal: { outcome: "healed" } });
     expect(launchctlVerbs(world.calls().slice(callsBefore))).toEqual(["unload", "load"]);
     expect(world.logLines().some((l) => l.msg === "healing mcp-bridge" && l.trial === true)).toBe(true);
+  });
+
+  it("a refused heal names every gate that refuses, why the breaker does, and the true next heal", async () => {
+    // 2 failed heals give up; the budget of 2 is used up; the 5m cooldown runs from the 2nd (forced) heal.
+    world.writeRules({ failureThreshold: 2, budgetMax: 2, verifyTimeout: "500ms" });
+    world.writePlist("mcp-bridge", "crash");
+    await world.crash("mcp-bridge");
+    const first = await world.runJson();
+    expect(byId(first.services, "mcp-bridge").heal.outcome).toBe("failed");
+    const forced = await world.cli(["heal", "mcp-bridge", "--force", "--by", "ops", "--rules", world.rules]);
+    expect(forced.code).toBe(1);
+    const heals = world.stateFile("heals.json").heals as Record<string, { recent: number[] }>;
+    const [firstHeal, forcedHeal] = heals["mcp-bridge"]?.recent ?? [];
+    const breakers = world.stateFile("breakers.json").breakers as Record<string, { openUntil: number }>;
+    const openUntil = breakers["mcp-bridge"]?.openUntil ?? 0;
+    expect(firstHeal).toBeDefined();
+    expect(forcedHeal).toBeDefined();
+
+    const callsBefore = world.calls().length;
+    const json = await world.runJson();
+    expect(json.code).toBe(1);
+    const mcp = byId(json.services, "mcp-bridge");
+    expect(mcp).toMatchObject({
+      status: "down",
+      breaker: "OPEN",
+      gaveUp: true,
+      heal: { outcome: "refused" },
+    });
+    expect(mcp.heal.refusedBy).toEqual([
+      { gate: "breaker-open", until: openUntil, why: "gave-up" },
+      { gate: "budget", until: (firstHeal ?? 0) + 3_600_000 },
+      { gate: "cooldown", until: (forcedHeal ?? 0) + 300_000 },
+    ]);
+    // The budget holds longest: that is the next heal, and the reason named.
+    expect(mcp.heal.nextAllowedAt).toBe((firstHeal ?? 0) + 3_600_000);
+    expect(mcp.heal.reason).toBe("budget");
+
+    const text = await world.run();
+    expect(text.code).toBe(1);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(text.stdout).toContain(
+      `; not healed: breaker-open until ${iso(openUntil)}, budget until ${iso((firstHeal ?? 0) + 3_600_000)}, ` +
+        `cooldown until ${iso((forcedHeal ?? 0) + 300_000)} (next heal allowed at ${iso((firstHeal ?? 0) + 3_600_000)}) ` +
+        "[upkeep gave up: heals did not help]",
+    );
+    expect(text.stdout).toMatch(/^MCP Bridge \(port \d+\): DOWN - .*; not healed: breaker-open until /m);
+    expect(world.calls()).toHaveLength(callsBefore);
+
+    // explain says the same, from the state the ticks wrote.
+    const explain = await world.cli(["explain", "mcp-bridge", "--rules", world.rules, "--format", "json"]);
+    expect(explain.code).toBe(0);
+    const history = (
+      JSON.parse(explain.stdout) as {
+        history: { heals: { refusedBy: { gate: string; why?: string }[]; nextAllowedAt: string } };
+      }
+    ).history;
+    expect(history.heals.refusedBy.map((r) => [r.gate, r.why])).toEqual([
+      ["breaker-open", "gave-up"],
+      ["budget", undefined],
+      ["cooldown", undefined],
+    ]);
+    expect(history.heals.nextAllowedAt).toBe(iso((firstHeal ?? 0) + 3_600_000));
   });
 
   it("gives up on a crash loop: heals that revive the service until the next tick count as failed", async () => {

@@ -125,8 +125,12 @@ describe("normalize: the shipped rules are the baseline", () => {
       cooldownMs: 86_400_000,
       when: { var: "gaveUp" },
     });
-    expect(byId.get("service-flapping")).toMatchObject({ threshold: 1, when: { var: "flapping" } });
-    expect(byId.get("service-flapping")?.cooldownMs).toBeUndefined();
+    // Said once a day while it goes on, not at WARNING's 2 h reminders.
+    expect(byId.get("service-flapping")).toMatchObject({
+      threshold: 1,
+      cooldownMs: 86_400_000,
+      when: { var: "flapping" },
+    });
     for (const id of ["service-down-critical", "service-down-warning", "service-down-info"]) {
       expect(byId.get(id)?.threshold).toBeUndefined();
       expect(byId.get(id)?.cooldownMs).toBeUndefined();
@@ -165,6 +169,11 @@ describe("normalize: the shipped rules are the baseline", () => {
       launchctlPath: "/bin/launchctl",
       systemctlPath: "systemctl",
       plugins: [],
+      history: {
+        enabled: true,
+        file: path.join(homedir(), ".upkeep/state/history.db"),
+        retentionMs: 90 * 86_400_000,
+      },
     });
   });
 

@@ -453,6 +453,26 @@ describe("loadRules: one fixture per diagnostic code, exact positions", () => {
     const set = await loadRules(dir, { env: { UPKEEP_FIXTURE_UNSET_TOKEN: "x" }, requireEnv: true });
     expect(set.diagnostics).toEqual([]);
   });
+
+  it("budget-never-binds spaces heals by whole ticks: max(interval, the cooldown rounded up to ticks)", async () => {
+    // At a 20m interval: api's 5m cooldown still heals only every 20m (3 per hour, as its budget), web's
+    // 25m cooldown every 40m (2 per hour, as its budget); db's budget of 2 binds (3 ticks per hour).
+    const dir = join(FIXTURES, "budget-never-binds-interval");
+    const { diagnostics, config } = await loadRules(dir, { env: {} });
+    expect(config).toBeDefined();
+    expect(diagnostics.map((d) => [d.code, d.severity, d.file, d.line, d.column, d.pointer])).toEqual([
+      ["budget-never-binds", "warning", join(dir, "services.yaml"), 8, 22, "/services/api/heal/budget/max"],
+      ["budget-never-binds", "warning", join(dir, "services.yaml"), 15, 22, "/services/web/heal/budget/max"],
+    ]);
+    expect(diagnostics[0]?.message).toBe(
+      'service "api": the budget of 3 heals per 1h never limits healing: the cooldown of 5m at the 20m interval (a heal at most every 20m) allows at most 3',
+    );
+    expect(diagnostics[0]?.hint).toBe("lower heal.budget.max to 2, or shorten runtime.interval");
+    expect(diagnostics[1]?.message).toMatch(
+      /cooldown of 25m at the 20m interval \(a heal at most every 40m\) allows at most 2$/,
+    );
+    expect(diagnostics[1]?.hint).toBe("lower heal.budget.max to 1, or shorten heal.cooldown");
+  });
 });
 
 describe("loadRules", () => {

@@ -8,10 +8,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { registerHandler } from "../../src/actions/registry.js";
 import type { Handler, ProbeResult, StepResult } from "../../src/actions/types.js";
-import { tickJson } from "../../src/cli/format/tick.js";
+import { serviceLine, tickJson } from "../../src/cli/format/tick.js";
 import type { Config } from "../../src/config/model.js";
 import { loadRules } from "../../src/config/validate.js";
-import { emptyState } from "../../src/core/state.js";
+import { stepHealBreaker } from "../../src/core/heal-breaker.js";
+import { alertKey, emptyBreaker, emptyState, type UpkeepState } from "../../src/core/state.js";
 import { systemClock } from "../../src/runtime/clock.js";
 import { createLogger, type RuntimeLogger } from "../../src/runtime/logger.js";
 import { createRedactor, redactText, REDACTED, type Redactor } from "../../src/runtime/redact.js";
@@ -643,5 +644,279 @@ describe("runTick: secrets", () => {
     const log = readFileSync(logFile, "utf8");
     expect(log.length).toBeGreaterThan(0);
     expect(log).not.toContain(secret);
+  });
+});
+
+/**
+ * Several real ticks on a clock the test sets, with the state carried from one to the next as `upkeep
+ * run` carries it through its files: the heal model's gates, breaker and alert policy across ticks.
+ */
+function ticking(config: Config) {
+  const start = Date.parse("2026-01-05T00:00:00Z");
+  let now = start;
+  let state = emptyState();
+  const quiet: RuntimeLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    close: () => undefined,
+  };
+  const deps = tickDeps(config, {
+    clock: { now: () => now, sleep: systemClock.sleep },
+    logger: quiet,
+    env: {},
+    redactor: createRedactor(),
+  });
+  return {
+    start,
+    /** One tick starting `atMs` after the first. */
+    async at(atMs: number): Promise<TickReport> {
+      now = start + atMs;
+      const result = await runTick(config, state, await deps, { dryRun: false });
+      state = result.state;
+      return result.report;
+    },
+    get state(): UpkeepState {
+      return state;
+    },
+    set state(next: UpkeepState) {
+      state = next;
+    },
+  };
+}
+
+const MIN = 60_000;
+const kinds = (report: TickReport): string[] =>
+  report.alerts.map((a) => `${a.kind} ${a.ruleId}/${a.serviceId}`).sort();
+
+const ALERTS = (level: string): string =>
+  [
+    "version: 1",
+    "channels:",
+    "  log: { type: log }",
+    "levels:",
+    `  ${level}`,
+    "rules:",
+    "  down:",
+    `    level: ${level.split(":")[0]}`,
+    '    when: { "==": [{ var: status }, "down"] }',
+    "",
+  ].join("\n");
+
+describe("runTick: the heal model across ticks", () => {
+  it("heal.after: the first failed check waits and uses nothing; the second heals", async () => {
+    registerBasics();
+    const config = await loadConfig(
+      [
+        "services:",
+        svc("patient", [
+          "probe: { type: t.flag, key: patient }",
+          "heal:",
+          "  after: 2",
+          "  cooldown: 5m",
+          "  steps:",
+          "    - { action: t.set, with: { key: patient } }",
+          `    ${verifyStep}`,
+        ]),
+        "",
+      ].join("\n"),
+    );
+    const t = ticking(config);
+    const waiting = service(await t.at(0), "patient");
+    expect(waiting).toMatchObject({
+      status: "down",
+      breaker: "CLOSED",
+      heal: { outcome: "skipped", reason: "waiting", budgetLeft: 3, steps: [] },
+    });
+    expect(calls).not.toContain("step:patient");
+    expect(t.state.heals.heals["patient"]?.recent ?? []).toEqual([]);
+    expect(t.state.breakers.breakers["patient"]?.failStreak ?? 0).toBe(0);
+    // 1m later: the 2nd failed check in a row. A cooldown of 5m started by the waiting tick would refuse.
+    const healed = service(await t.at(MIN), "patient");
+    expect(healed).toMatchObject({ status: "up", heal: { outcome: "healed", budgetLeft: 2 } });
+    expect(t.state.heals.heals["patient"]?.recent).toEqual([t.start + MIN]);
+    // Down again: waiting again (not refused), then refused by the cooldown of the heal at 1m.
+    up.patient = false;
+    expect(service(await t.at(2 * MIN), "patient").heal).toMatchObject({
+      outcome: "skipped",
+      reason: "waiting",
+    });
+    const refused = service(await t.at(3 * MIN), "patient");
+    expect(refused.heal).toMatchObject({
+      outcome: "refused",
+      reason: "cooldown",
+      nextAllowedAt: t.start + 6 * MIN,
+    });
+    // Down again before it held 2 checks: the heal at 1m counts as failed (a relapse), the waiting nothing.
+    expect(t.state.breakers.breakers["patient"]?.failStreak).toBe(1);
+  });
+
+  it("a heal whose steps were all skipped is no heal: no budget, no cooldown, no breaker count", async () => {
+    registerBasics();
+    const when = (expr: string) => `when: ${expr}`;
+    const config = await loadConfig(
+      [
+        "defaults:",
+        "  breaker: { failureThreshold: 2 }",
+        "  heal: { cooldown: 5m }",
+        "services:",
+        svc("trial-only", [
+          "probe: { type: t.flag, key: trial-only }",
+          "heal:",
+          "  steps:",
+          `    - { action: t.set, with: { key: trial-only }, ${when('{ "==": [{ var: breaker }, "HALF_OPEN"] }')} }`,
+        ]),
+        svc("third", [
+          "probe: { type: t.flag, key: third }",
+          "heal:",
+          "  steps:",
+          `    - { action: t.set, with: { key: third }, ${when('{ ">=": [{ var: consecutiveFailures }, 3] }')} }`,
+          `    - { action: verify, timeout: 2s, with: { interval: 10ms }, ${when('{ ">=": [{ var: consecutiveFailures }, 3] }')} }`,
+        ]),
+        "",
+      ].join("\n"),
+    );
+    const t = ticking(config);
+    for (let i = 0; i < 6; i++) {
+      const report = await t.at(i * MIN);
+      const skipped = service(report, "trial-only");
+      expect(skipped, `tick ${i + 1}`).toMatchObject({
+        status: "down",
+        breaker: "CLOSED",
+        gaveUp: false,
+        heal: { outcome: "skipped", reason: "no-step-ran", budgetLeft: 3 },
+      });
+      expect(skipped.heal.steps.map((s) => s.status)).toEqual(["skipped"]);
+      if (i < 2)
+        expect(service(report, "third").heal).toMatchObject({ outcome: "skipped", reason: "no-step-ran" });
+      // 2m: the first heal whose steps run; the skipped ones at 0 and 1m started no cooldown.
+      if (i === 2)
+        expect(service(report, "third")).toMatchObject({
+          status: "up",
+          heal: { outcome: "healed", budgetLeft: 2 },
+        });
+    }
+    expect(calls).not.toContain("step:trial-only");
+    expect(t.state.heals.heals["trial-only"]?.recent ?? []).toEqual([]);
+    expect(t.state.heals.heals["trial-only"]?.history ?? []).toEqual([]);
+    expect(t.state.breakers.breakers["trial-only"]?.failStreak ?? 0).toBe(0);
+    expect(t.state.heals.heals["third"]?.history.map((h) => [h.at - t.start, h.outcome])).toEqual([
+      [2 * MIN, "healed"],
+    ]);
+  });
+
+  it("a blocked service keeps its firing alert (muted) until it is judged again", async () => {
+    registerBasics();
+    const config = await loadConfig(
+      [
+        "services:",
+        svc("db", ["probe: { type: t.flag, key: db }"]),
+        svc("api", ["probe: { type: t.flag, key: api }", "dependsOn: [db]"]),
+        "",
+      ].join("\n"),
+      ALERTS("CRITICAL: { threshold: 1, cooldown: 1h, channels: [log] }"),
+    );
+    const t = ticking(config);
+    const apiAlert = () => t.state.alerts.alerts[alertKey("down", "api")];
+    up.db = true;
+    expect(kinds(await t.at(0))).toEqual(["firing down/api"]);
+    const since = apiAlert()?.since;
+    // db goes down: api is blocked; its alert neither resolves nor fires again.
+    up.db = false;
+    const blocked = await t.at(5 * MIN);
+    expect(service(blocked, "api")).toMatchObject({ status: "blocked", blockedBy: ["db"] });
+    expect(kinds(blocked)).toEqual(["firing down/db"]);
+    expect(apiAlert()).toMatchObject({ status: "firing", since, sent: 1 });
+    // db is back, api is down on its own: the same alert goes on (no new firing notice).
+    up.db = true;
+    const own = await t.at(10 * MIN);
+    expect(service(own, "api").status).toBe("down");
+    expect(kinds(own)).toEqual(["resolved down/db"]);
+    expect(apiAlert()).toMatchObject({ status: "firing", since, sent: 1 });
+    // api is up: resolved, once.
+    up.api = true;
+    expect(kinds(await t.at(15 * MIN))).toEqual(["resolved down/api"]);
+  });
+
+  it("a level's resolveAfter resolves only after that many ticks in a row without a match", async () => {
+    registerBasics();
+    const config = await loadConfig(
+      ["services:", svc("z", ["probe: { type: t.flag, key: z }"]), ""].join("\n"),
+      ALERTS("WARNING: { threshold: 1, cooldown: 1h, channels: [log], resolveAfter: 2 }"),
+    );
+    const t = ticking(config);
+    const seen: string[][] = [];
+    for (const [i, ok] of [false, true, false, true, true, false].entries()) {
+      up.z = ok;
+      seen.push(kinds(await t.at(i * 5 * MIN)));
+    }
+    // Down, up, down: no notice while it flaps; up twice: resolved; down again: a new episode fires.
+    expect(seen).toEqual([["firing down/z"], [], [], [], ["resolved down/z"], ["firing down/z"]]);
+  });
+
+  it("a refusal lists every gate with why the breaker refuses, in the text line and in the JSON", async () => {
+    registerBasics();
+    const config = await loadConfig(
+      [
+        "defaults:",
+        "  breaker: { failureThreshold: 2, openFor: 1m }",
+        "  heal: { cooldown: 5m, budget: { max: 2, per: 1h } }",
+        "services:",
+        svc("broken", [
+          "probe: { type: t.flag, key: broken }",
+          "heal:",
+          "  steps:",
+          "    - { action: t.fail, with: { key: broken } }",
+        ]),
+        svc("iso", [
+          "probe: { type: t.flag, key: iso }",
+          "heal:",
+          "  steps:",
+          "    - { action: t.set, with: { key: iso } }",
+        ]),
+        "",
+      ].join("\n"),
+    );
+    const t = ticking(config);
+    up.iso = true;
+    await t.at(0);
+    await t.at(5 * MIN); // the 2nd failed heal: upkeep gives up on broken, and the budget is used up
+    // An operator isolates iso (as `upkeep breaker isolate iso` does), then it goes down.
+    const service0 = config.services.find((s) => s.id === "iso");
+    const isolated = stepHealBreaker(
+      service0!.breaker,
+      emptyBreaker(),
+      { type: "isolate" },
+      t.start + 5 * MIN,
+    );
+    t.state = {
+      ...t.state,
+      breakers: { ...t.state.breakers, breakers: { ...t.state.breakers.breakers, iso: isolated.state } },
+    };
+    up.iso = false;
+    const report = await t.at(5 * MIN + 30_000);
+    const broken = service(report, "broken");
+    const iso = (m: number) => new Date(t.start + m).toISOString();
+    expect(broken.heal.refusedBy).toEqual([
+      { gate: "breaker-open", until: t.start + 6 * MIN, why: "gave-up" },
+      { gate: "budget", until: t.start + 60 * MIN },
+      { gate: "cooldown", until: t.start + 10 * MIN },
+    ]);
+    expect(broken.heal.nextAllowedAt).toBe(t.start + 60 * MIN);
+    expect(serviceLine(broken)).toBe(
+      `broken (t.flag): DOWN - flag down; not healed: breaker-open until ${iso(6 * MIN)}, budget until ${iso(60 * MIN)}, cooldown until ${iso(10 * MIN)} (next heal allowed at ${iso(60 * MIN)}) [upkeep gave up: heals did not help]`,
+    );
+    const json = JSON.parse(JSON.stringify(tickJson(report))) as {
+      services: { id: string; heal: { refusedBy?: unknown[]; nextAllowedAt?: number } }[];
+    };
+    const byId = (id: string) => json.services.find((s) => s.id === id)?.heal;
+    expect(byId("broken")?.refusedBy).toEqual(broken.heal.refusedBy);
+    expect(byId("broken")?.nextAllowedAt).toBe(t.start + 60 * MIN);
+    expect(byId("iso")?.refusedBy).toEqual([{ gate: "breaker-open", until: null, why: "isolated" }]);
+    expect(byId("iso")?.nextAllowedAt).toBeUndefined();
+    expect(serviceLine(service(report, "iso"))).toBe(
+      "iso (t.flag): DOWN - flag down; not healed: breaker-open [breaker OPEN]",
+    );
   });
 });

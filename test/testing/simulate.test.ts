@@ -180,7 +180,11 @@ async function throughSimulation(
   return out;
 }
 
-/** health-proxy <- boss-api, with a step whose `when` reads facts the tick builds for steps. */
+/**
+ * A three-level chain health-proxy <- boss-api <- mcp-bridge (a heal of health-proxy re-probes both
+ * dependents, transitively), with a step whose `when` reads facts the tick builds for steps, and a leaf
+ * healed without verify.
+ */
 function dependencyConfig(): Config {
   const steps = [
     step("launchd.kickstart"),
@@ -196,7 +200,7 @@ function dependencyConfig(): Config {
     services: [
       service("health-proxy", { heal: { steps } }),
       service("boss-api", { dependsOn: ["health-proxy"], heal: { steps, cooldownMs: 2 * MINUTE } }),
-      service("mcp-bridge", { heal: { steps: [step("launchd.kickstart")] } }),
+      service("mcp-bridge", { dependsOn: ["boss-api"], heal: { steps: [step("launchd.kickstart")] } }),
     ],
   });
 }
@@ -340,6 +344,22 @@ describe("simulated heals", () => {
     const [blocked] = await run({ "health-proxy": [DOWN, DOWN], "boss-api": [DOWN, UP] }, 1);
     expect(blocked?.steps["boss-api"]).toBeUndefined();
     expect(statusOf(blocked?.state as UpkeepState, "boss-api")).toBe("blocked");
+  });
+
+  it("re-probe the whole chain after a heal, as real ticks do: the leaf does not stay blocked", async () => {
+    const entries = { "health-proxy": [DOWN, UP], "boss-api": [DOWN, UP], "mcp-bridge": [DOWN, UP] };
+    const [first] = await run(entries, 1);
+    expect(Object.keys(first?.steps ?? {})).toEqual(["health-proxy"]);
+    for (const id of ["health-proxy", "boss-api", "mcp-bridge"])
+      expect(statusOf(first?.state as UpkeepState, id), id).toBe("up");
+    const series = new Map(Object.entries(entries).map(([id, e]) => [id, Uint8Array.from(e)]));
+    expect(await throughRunTick(config, series, 1, 5 * MINUTE)).toEqual([first]);
+    // Still down at the re-probe: the leaf is healed in a later wave of the same tick.
+    const [leaf] = await run({ ...entries, "mcp-bridge": [DOWN, DOWN] }, 1);
+    expect(Object.keys(leaf?.steps ?? {}).sort()).toEqual(["health-proxy", "mcp-bridge"]);
+    expect(leaf?.state.heals.heals["mcp-bridge"]?.history).toEqual([
+      { at: 0, outcome: "healed", forced: false },
+    ]);
   });
 
   it("count what happened over the whole run", async () => {

@@ -149,7 +149,7 @@ function formatText(e: Explanation): string {
     );
   const gaveUp = h.breaker.gaveUp ? `; upkeep gave up (since ${h.breaker.failedSince ?? "?"})` : "";
   out.push(
-    `  breaker: ${h.breaker.state}${h.breaker.isolated ? " (isolated)" : ""}${h.breaker.retryAt === null ? "" : ` until ${h.breaker.retryAt}`}, ${h.breaker.failures} failed heals in a row${gaveUp}`,
+    `  breaker: ${h.breaker.state}${h.breaker.isolated ? " (isolated)" : ""}${h.breaker.retryAt === null ? "" : ` until ${h.breaker.retryAt}`}, failed heals in a row: ${h.breaker.failures}${gaveUp}`,
   );
   const held = h.heals.refusedBy.map((r) =>
     r.until === null ? `${r.gate} (no end)` : `${r.gate} until ${r.until}`,
