@@ -84,6 +84,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "uptime, incidents, MTTR/MTBF, heal outcomes and missed ticks from the history",
     load: () => import("./commands/report.js"),
   },
+  serve: {
+    summary: "a local status page and JSON API (actions with a token, loopback by default)",
+    load: () => import("./commands/serve.js"),
+  },
   explain: {
     summary: "one service's merged rule, where each value came from, and its recent history",
     load: () => import("./commands/explain.js"),

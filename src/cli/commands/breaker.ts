@@ -34,6 +34,7 @@ const HELP = `Usage: upkeep breaker <reset|isolate> SERVICE [options]
 
 Options:
   --until DURATION   isolate: for how long (e.g. 30m, 2h); default until reset
+  --by NAME          who did it, recorded in the history (default: the OS user name)
   --rules DIR        rules directory (default ./rules, env UPKEEP_RULES)
   --state-dir DIR    state directory (env UPKEEP_STATE_DIR)
   --format FORMAT    text (default) or json
@@ -46,6 +47,7 @@ const OPTIONS = {
   rules: { type: "string" },
   "state-dir": { type: "string" },
   until: { type: "string" },
+  by: { type: "string" },
   format: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -98,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
       : { type: "isolate", ...(untilMs === undefined ? {} : { until: now + untilMs }) };
   let state: BreakerState;
   try {
-    state = await change(config.runtime.stateDir, service, event, now);
+    state = await change(config.runtime.stateDir, service, event, now, values.by ?? who());
   } catch (error) {
     if (isUpkeepError(error, "E_LOCKED")) {
       process.stderr.write(
@@ -113,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       command: `breaker ${action}`,
       service: id,
-      by: who(),
+      by: values.by ?? who(),
       detail: untilMs === undefined ? "" : `for ${formatDuration(untilMs)}`,
     },
     now,
@@ -132,9 +134,10 @@ async function change(
   service: ServiceConfig,
   event: HealBreakerEvent,
   now: number,
+  by: string,
 ): Promise<BreakerState> {
   const release = await acquireLock(stateDir, {
-    owner: `upkeep breaker ${event.type} ${service.id} (${who()})`,
+    owner: `upkeep breaker ${event.type} ${service.id} (${by})`,
   });
   try {
     const { value, warnings } = await readConcern(stateDir, "breakers", BREAKERS);

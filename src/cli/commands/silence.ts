@@ -42,6 +42,7 @@ const OPTIONS = {
   start: { type: "string" },
   comment: { type: "string" },
   "pause-healing": { type: "boolean" },
+  by: { type: "string" },
 } as const;
 
 export const HELP = `Usage: upkeep silence add [--service ID]... [--level LEVEL]... (--for DURATION | --until TIME)
@@ -65,6 +66,7 @@ Options:
   --start TIME       start later instead of now
   --comment TEXT     why (required: the next person needs to know)
   --pause-healing    also pause healing of the silenced services
+  --by NAME          who did it, recorded with the silence and in the history (default: the OS user name)
   --rules DIR        rules directory (default ./rules, env UPKEEP_RULES)
   --state-dir DIR    state directory (env UPKEEP_STATE_DIR; default from the rules)
   --format FORMAT    text (default) or json
@@ -100,7 +102,7 @@ export async function run(argv: string[], env: Env = process.env): Promise<numbe
   if (config === undefined) return ExitCode.usage;
   const now = Date.now();
   if (sub === "list") return list(config, now, format.value);
-  if (sub === "remove") return remove(config, args, now, format.value);
+  if (sub === "remove") return remove(config, args, now, format.value, values.by ?? whoami());
   if (args.length > 0) return usageError(`unexpected argument "${args[0] ?? ""}"`);
   return add(config, values, now, format.value);
 }
@@ -113,6 +115,7 @@ interface AddFlags {
   start?: string;
   comment?: string;
   "pause-healing"?: boolean;
+  by?: string;
 }
 
 function unknownIds(kind: string, given: readonly string[], known: readonly string[]): string | undefined {
@@ -165,7 +168,7 @@ async function add(config: Config, flags: AddFlags, now: number, format: "text" 
     pauseHealing: flags["pause-healing"] === true,
     comment: flags.comment.trim(),
     createdAt: now,
-    createdBy: whoami(),
+    createdBy: flags.by ?? whoami(),
   };
   await updateSilences(config.runtime.stateDir, now, (state) => ({
     state: { ...state, silences: [...state.silences, silence] },
@@ -194,6 +197,7 @@ async function remove(
   ids: readonly string[],
   now: number,
   format: "text" | "json",
+  by: string,
 ): Promise<number> {
   const [id, extra] = ids;
   if (id === undefined || extra !== undefined) return usageError("remove takes exactly one silence id");
@@ -211,7 +215,7 @@ async function remove(
     );
     return ExitCode.failure;
   }
-  await recordCommand(config, { command: "silence remove", by: whoami(), detail: id }, now);
+  await recordCommand(config, { command: "silence remove", by, detail: id }, now);
   if (format === "json") process.stdout.write(`${JSON.stringify({ removed: id })}\n`);
   else process.stdout.write(`removed ${id}\n`);
   return ExitCode.ok;

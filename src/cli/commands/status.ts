@@ -46,6 +46,7 @@ export interface ServiceStatusView {
   consecutiveFailures: number;
   lastDetail: string;
   lastProbeAt: string | null;
+  lastLatencyMs: number | null;
   breaker: { state: string; retryAt: string | null; isolated: boolean };
   /** upkeep stopped healing after failed heals (until a heal holds or `breaker reset`). */
   gaveUp: boolean;
@@ -134,6 +135,7 @@ function serviceView(
     consecutiveFailures: record?.consecutiveFailures ?? 0,
     lastDetail: record?.lastDetail ?? "",
     lastProbeAt: iso(record?.lastProbeAt),
+    lastLatencyMs: record?.lastLatencyMs ?? null,
     breaker: {
       state: standing.breaker.state,
       retryAt: iso(standing.breaker.retryAt),
@@ -290,35 +292,58 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { config } = await loadConfigOrReport(values, process.env);
   if (config === undefined) return ExitCode.usage;
+  const doc = await statusDocument(config, Date.now(), (w) => process.stderr.write(`upkeep: ${w}\n`));
+  if (format === "json") {
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    const running =
+      doc.tick === null ? undefined : `A tick is running (pid ${doc.tick.pid} since ${doc.tick.since}).`;
+    const extra = formatExtras(doc.outbox, doc.silences);
+    process.stdout.write(
+      formatText(doc.services, running) + (extra.length === 0 ? "" : `${extra.join("\n")}\n`),
+    );
+  }
+  return ExitCode.ok;
+}
+
+export interface StatusDocument {
+  readonly stateDir: string;
+  readonly tickRunning: boolean;
+  /** The tick holding the lock now, if any. */
+  readonly tick: { readonly pid: number; readonly since: string } | null;
+  readonly services: ServiceStatusView[];
+  readonly outbox: OutboxChannelView[];
+  readonly silences: SilenceView[];
+}
+
+/** What `status --format json` prints and `upkeep serve` answers at /api/status. */
+export async function statusDocument(
+  config: Config,
+  now: number,
+  warn: (message: string) => void,
+): Promise<StatusDocument> {
   const stateDir = config.runtime.stateDir;
-  const [{ state, warnings }, holder, outbox, silences] = await Promise.all([
+  const [{ state, warnings }, holder, outbox, silences, history] = await Promise.all([
     loadState(stateDir, { readOnly: true }),
     lockHolder(stateDir),
     loadOutbox(stateDir, { readOnly: true }),
     loadSilences(stateDir, { readOnly: true }),
+    statusChanges(config),
   ]);
-  for (const w of warnings) process.stderr.write(`upkeep: ${w}\n`);
-  const now = Date.now();
-  const history = await statusChanges(config);
-  const views = statusView(
+  for (const w of warnings) warn(w);
+  const services = statusView(
     config,
     state,
     now,
     [...config.alerts.silences, ...silences.silences.map(toSilence)],
     history,
   );
-  const extras = { outbox: outboxView(outbox, now), silences: silencesView(silences, now) };
-  const running =
-    holder === undefined
-      ? undefined
-      : `A tick is running (pid ${holder.pid} since ${new Date(holder.startedAt).toISOString()}).`;
-  if (format === "json") {
-    process.stdout.write(
-      `${JSON.stringify({ stateDir, tickRunning: holder !== undefined, services: views, ...extras }, null, 2)}\n`,
-    );
-  } else {
-    const extra = formatExtras(extras.outbox, extras.silences);
-    process.stdout.write(formatText(views, running) + (extra.length === 0 ? "" : `${extra.join("\n")}\n`));
-  }
-  return ExitCode.ok;
+  return {
+    stateDir,
+    tickRunning: holder !== undefined,
+    tick: holder === undefined ? null : { pid: holder.pid, since: new Date(holder.startedAt).toISOString() },
+    services,
+    outbox: outboxView(outbox, now),
+    silences: silencesView(silences, now),
+  };
 }
