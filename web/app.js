@@ -169,7 +169,9 @@ function render(doc) {
   const down = s.filter((v) => v.status === "down" || v.status === "blocked");
   $("summary").textContent =
     down.length === 0
-      ? `All ${s.length} services up.`
+      ? s.length === 1
+        ? `${s[0].title} is up.`
+        : `All ${s.length} services up.`
       : `${down.length} of ${s.length} down: ${down.map((v) => v.title).join(", ")}.`;
   $("updated").textContent =
     `Updated ${time(doc.generatedAt)}${doc.status.tickRunning ? " - a tick is running" : ""}`;
