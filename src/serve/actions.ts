@@ -2,7 +2,7 @@
  * The status page's actions, as CLI invocations: `upkeep serve` runs the CLI itself for each one, so an
  * action takes the same tick lock, goes through the same checks and lands in the same history as the
  * command typed in a terminal. Requests are checked here and become an argv array (data, never a shell
- * string).
+ * string); free text goes in as `--flag=value`, so a value starting with "-" is never read as a flag.
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -53,13 +53,13 @@ export function actionArgv(config: Config, request: ActionRequest): string[] | s
     case "heal": {
       const id = service();
       if (id === undefined) return `service: one of ${config.services.map((s) => s.id).join(", ")}`;
-      return ["heal", id, ...(body.force === true ? ["--force"] : []), "--by", who, ...common];
+      return ["heal", id, ...(body.force === true ? ["--force"] : []), `--by=${who}`, ...common];
     }
     case "breaker-reset":
     case "breaker-isolate": {
       const id = service();
       if (id === undefined) return `service: one of ${config.services.map((s) => s.id).join(", ")}`;
-      if (request.name === "breaker-reset") return ["breaker", "reset", id, "--by", who, ...common];
+      if (request.name === "breaker-reset") return ["breaker", "reset", id, `--by=${who}`, ...common];
       const until = body.for === undefined ? undefined : duration("for");
       if (body.for !== undefined && until === undefined) return "for: a duration such as 30m or 2h";
       return [
@@ -67,8 +67,7 @@ export function actionArgv(config: Config, request: ActionRequest): string[] | s
         "isolate",
         id,
         ...(until === undefined ? [] : ["--until", until]),
-        "--by",
-        who,
+        `--by=${who}`,
         ...common,
       ];
     }
@@ -86,18 +85,16 @@ export function actionArgv(config: Config, request: ActionRequest): string[] | s
         ...(id === undefined ? [] : ["--service", id]),
         "--for",
         span,
-        "--comment",
-        comment,
+        `--comment=${comment}`,
         ...(body.pauseHealing === true ? ["--pause-healing"] : []),
-        "--by",
-        who,
+        `--by=${who}`,
         ...common,
       ];
     }
     default: {
       const id = body.id;
-      if (typeof id !== "string" || !/^[\w-]{1,64}$/.test(id)) return "id: the silence id";
-      return ["silence", "remove", id, "--by", who, ...common];
+      if (typeof id !== "string" || !/^\w[\w-]{0,63}$/.test(id)) return "id: the silence id";
+      return ["silence", "remove", id, `--by=${who}`, ...common];
     }
   }
 }

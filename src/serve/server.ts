@@ -100,7 +100,7 @@ export function serveHandler(options: ServeOptions): {
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://upkeep.invalid");
-    if (options.loopback && !hostAllowed(req.headers.host, options.port())) {
+    if (options.loopback && !hostAllowed(req.headers.host, options.host, options.port())) {
       return send(res, 421, { error: "this server answers only to its own loopback address" });
     }
     if (!options.loopback && !authorized(req, options.token, true)) {
@@ -155,7 +155,9 @@ export function serveHandler(options: ServeOptions): {
       "content-type": "text/event-stream; charset=utf-8",
       connection: "keep-alive",
     });
-    res.write("retry: 3000\n\n");
+    // A first "change" at once: whatever a tick changed between the page's load and this stream's start
+    // is not missed.
+    res.write(`retry: 3000\n\nevent: change\ndata: ${JSON.stringify({ at: now() })}\n\n`);
     streams.add(res);
     startPolling();
     const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
@@ -180,6 +182,11 @@ export function serveHandler(options: ServeOptions): {
     try {
       body = JSON.parse(await readBody(req));
     } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        // Answer, then close the connection rather than read the rest of the body.
+        res.setHeader("connection", "close");
+        return send(res, 413, { error: error.message });
+      }
       return send(res, 400, {
         error: `bad JSON body: ${error instanceof Error ? error.message : String(error)}`,
       });
@@ -189,7 +196,15 @@ export function serveHandler(options: ServeOptions): {
     const argv = actionArgv(options.config, request);
     if (typeof argv === "string") return send(res, 400, { error: argv });
     const result = await options.runAction(argv);
-    const statusCode = result.exitCode === 3 ? 409 : result.exitCode === 2 ? 400 : 200;
+    // Exit 1 of `heal` is a result (still down after the heal), of `silence remove` a missing silence.
+    const statusCode =
+      result.exitCode === 3
+        ? 409
+        : result.exitCode === 2
+          ? 400
+          : result.exitCode === 1 && name === "silence-remove"
+            ? 404
+            : 200;
     return send(res, statusCode, { action: name, ...result });
   };
 
@@ -228,9 +243,14 @@ function login(res: ServerResponse, given: string, token: string | undefined): v
 
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
 
-function hostAllowed(host: string | undefined, port: number): boolean {
+/** The Host is one of the loopback names or the address we listen on (e.g. 127.0.0.2), with our port. */
+function hostAllowed(host: string | undefined, listenHost: string, port: number): boolean {
   if (host === undefined) return false;
-  return LOOPBACK_NAMES.some((name) => host.toLowerCase() === `${name}:${port}`);
+  const own = listenHost.includes(":") ? `[${listenHost}]` : listenHost;
+  const given = host.toLowerCase();
+  return [...LOOPBACK_NAMES, own.toLowerCase()].some(
+    (name) => given === `${name}:${port}` || (port === 80 && given === name),
+  );
 }
 
 function crossSite(req: IncomingMessage, port: number): string | undefined {
@@ -252,7 +272,12 @@ function authorized(req: IncomingMessage, token: string | undefined, cookieOk: b
   if (bearer !== undefined) return tokenMatches(bearer, token);
   if (!cookieOk) return false;
   const cookie = /(?:^|;\s*)upkeep_token=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
-  return cookie !== undefined && tokenMatches(decodeURIComponent(cookie), token);
+  if (cookie === undefined) return false;
+  try {
+    return tokenMatches(decodeURIComponent(cookie), token);
+  } catch {
+    return false; // malformed %-escapes: not our cookie
+  }
 }
 
 function tokenMatches(given: string, token: string | undefined): boolean {
@@ -262,19 +287,25 @@ function tokenMatches(given: string, token: string | undefined): boolean {
   return timingSafeEqual(a, b);
 }
 
+class BodyTooLarge extends Error {}
+
+/** The body, up to MAX_BODY bytes; over that, BodyTooLarge (without destroying the socket: we still answer). */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = (): void => reject(new BodyTooLarge(`body over ${MAX_BODY} bytes`));
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return tooLarge();
     let size = 0;
     const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`body over ${MAX_BODY} bytes`));
-        req.destroy();
+      if (size <= MAX_BODY) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(chunk);
-    });
+      req.off("data", onData);
+      tooLarge();
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8") || "{}"));
     req.on("error", reject);
   });

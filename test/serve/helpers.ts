@@ -5,11 +5,20 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Config } from "../../src/config/model.js";
+import { loadRules } from "../../src/config/validate.js";
 import { freePort, isGone, killTree, portAnswers, STUB_SERVICE, waitFor } from "../actions/helpers.js";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const BIN = join(REPO, "bin", "upkeep.js");
 export const BUILT = existsSync(join(REPO, "dist", "cli", "main.js"));
+
+export interface RulesOptions {
+  /** heal.after (default 1). */
+  readonly after?: number;
+  /** runtime.interval (default: the rules' default, 300s). */
+  readonly interval?: string;
+}
 
 export interface CliResult {
   readonly code: number | null;
@@ -32,7 +41,17 @@ export class ServeWorld {
   private readonly children = new Set<ChildProcess>();
   private readonly pids = new Set<number>();
 
-  async start(options: { after?: number } = {}): Promise<void> {
+  /** Writes the rules and starts the stub service they probe (and heal by starting it again). */
+  async start(options: RulesOptions = {}): Promise<void> {
+    const start = await this.writeRules(options);
+    const child = spawn(start[0] as string, start.slice(1), { stdio: "ignore", detached: true });
+    child.unref();
+    if (child.pid !== undefined) this.pids.add(child.pid);
+    await waitFor(() => portAnswers(this.port), 10_000, "the stub to listen");
+  }
+
+  /** Writes services.yaml and alerts.yaml for a stub on `port` (a free one) and returns its command. */
+  async writeRules(options: RulesOptions = {}): Promise<string[]> {
     this.port = await freePort();
     mkdirSync(this.rules);
     const start = [process.execPath, STUB_SERVICE, "--port", String(this.port), "--name", "api"];
@@ -41,7 +60,7 @@ export class ServeWorld {
       `version: 1
 runtime:
   stateDir: ${JSON.stringify(this.state)}
-  logFile: ${JSON.stringify(join(this.root, "upkeep.log"))}
+  logFile: ${JSON.stringify(join(this.root, "upkeep.log"))}${options.interval === undefined ? "" : `\n  interval: ${options.interval}`}
 services:
   api:
     title: API
@@ -70,10 +89,14 @@ rules:
     when: { "==": [{ var: status }, "down"] }
 `,
     );
-    const child = spawn(start[0] as string, start.slice(1), { stdio: "ignore", detached: true });
-    child.unref();
-    if (child.pid !== undefined) this.pids.add(child.pid);
-    await waitFor(() => portAnswers(this.port), 10_000, "the stub to listen");
+    return start;
+  }
+
+  /** The rules as the CLI loads them (for serveHandler tests in this process). */
+  async config(): Promise<Config> {
+    const result = await loadRules(this.rules, { env: cleanEnv(), requireEnv: false });
+    if (result.config === undefined) throw new Error(`bad rules: ${JSON.stringify(result.diagnostics)}`);
+    return result.config;
   }
 
   cli(args: string[]): Promise<CliResult> {
@@ -102,10 +125,13 @@ rules:
   }
 
   /** Starts `upkeep serve` and resolves with its URL (it prints the URL on stdout once listening). */
-  async serve(args: string[] = []): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  async serve(
+    args: string[] = [],
+    options: { listen?: string } = {},
+  ): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
     const child = spawn(
       process.execPath,
-      [BIN, "serve", "--rules", this.rules, "--listen", "127.0.0.1:0", ...args],
+      [BIN, "serve", "--rules", this.rules, "--listen", options.listen ?? "127.0.0.1:0", ...args],
       {
         cwd: REPO,
         env: cleanEnv(),

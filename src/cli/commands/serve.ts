@@ -54,7 +54,7 @@ function usage(message: string): number {
 }
 
 export function parseListen(text: string): { host: string; port: number } | string {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (host === undefined || !Number.isInteger(port) || port > 65_535)
