@@ -3,120 +3,35 @@
  * healed by an exec step that starts it again), and `report`, `status` and `explain` read the incident
  * back from the SQLite history.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readHistory } from "../../src/runtime/history-store.js";
-import { freePort, isGone, killTree, portAnswers, STUB_SERVICE, waitFor } from "../actions/helpers.js";
-
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = join(REPO, "bin", "upkeep.js");
-const BUILT = existsSync(join(REPO, "dist", "cli", "main.js"));
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function cli(args: string[]): Promise<CliResult> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !k.startsWith("UPKEEP_")) env[k] = v;
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: REPO,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
-
-async function stubPid(port: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/health`);
-  return ((await res.json()) as { pid: number }).pid;
-}
+import { BUILT, ServeWorld } from "../serve/helpers.js";
 
 describe.skipIf(!BUILT)("upkeep report, status and explain read the history of real ticks", () => {
-  let root: string;
+  let world: ServeWorld;
   let rules: string;
-  let port: number;
-  const pids = new Set<number>();
+  let root: string;
+  const cli = (args: string[]) => world.cli(args);
 
   beforeEach(async () => {
-    root = mkdtempSync(join(tmpdir(), "upkeep-report-e2e-"));
-    rules = join(root, "rules");
-    port = await freePort();
-    const start = [process.execPath, STUB_SERVICE, "--port", String(port), "--name", "api"];
-    mkdirSync(rules);
-    writeFileSync(
-      join(rules, "services.yaml"),
-      `version: 1
-runtime:
-  stateDir: ${JSON.stringify(join(root, "state"))}
-  logFile: ${JSON.stringify(join(root, "upkeep.log"))}
-services:
-  api:
-    title: API
-    probe: { type: http, url: "http://127.0.0.1:${port}/health", timeout: 1s }
-    heal:
-      cooldown: 1s
-      steps:
-        - action: exec
-          with: { command: ${JSON.stringify(start)}, detach: true }
-        - action: verify
-          timeout: 5s
-          with: { interval: 50ms, maxInterval: 100ms }
-`,
-    );
-    writeFileSync(
-      join(rules, "alerts.yaml"),
-      `version: 1
-channels:
-  log: { type: log }
-levels:
-  CRITICAL: { threshold: 1, cooldown: 1h, channels: [log] }
-rules:
-  api-down:
-    level: CRITICAL
-    when: { "==": [{ var: status }, "down"] }
-`,
-    );
-    const child = spawn(start[0] as string, start.slice(1), { stdio: "ignore", detached: true });
-    child.unref();
-    if (child.pid !== undefined) pids.add(child.pid);
-    await waitFor(() => portAnswers(port), 10_000, "the stub to listen");
+    world = new ServeWorld();
+    await world.start();
+    rules = world.rules;
+    root = world.root;
   });
 
   afterEach(async () => {
-    if (await portAnswers(port)) pids.add(await stubPid(port).catch(() => 0));
-    for (const pid of pids) if (pid > 0) killTree(pid);
-    await waitFor(async () => [...pids].every((p) => p <= 0 || isGone(p)), 10_000, "the stubs to exit");
-    pids.clear();
-    rmSync(root, { recursive: true, force: true });
+    await world.close();
   });
 
   it("a killed stub healed by upkeep: one incident with its cause, healed by upkeep, MTTR = its duration", async () => {
     expect((await cli(["run", "--rules", rules])).code).toBe(0);
-    const first = await stubPid(port);
-    killTree(first);
-    await waitFor(async () => !(await portAnswers(port)), 10_000, "the stub to stop answering");
+    await world.killStub();
     const healing = await cli(["run", "--rules", rules]);
     expect(healing.stdout).toContain("1 healed");
     expect(healing.code).toBe(0);
-    pids.add(await stubPid(port));
     expect((await cli(["run", "--rules", rules])).code).toBe(0);
     // A dry run records nothing.
     const stateDir = join(root, "state");
