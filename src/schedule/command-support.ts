@@ -10,6 +10,7 @@ import { ExitCode } from "../errors.js";
 import { homedir } from "node:os";
 import { chooseFormat, parseFlags } from "../cli/args.js";
 import { absolutePath, cliPathWarning, runnerSpec, type RunnerSpec } from "./runner.js";
+import { answers, checkListen, DEFAULT_LISTEN, serveUrl, type Address, type ServeJob } from "./serve-job.js";
 
 export const SUBCOMMANDS = ["render", "install", "uninstall", "status"] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -119,8 +120,16 @@ export const SCHEDULE_OPTIONS = {
   node: { type: "string" },
   "dry-run": { type: "boolean" },
   format: { type: "string" },
+  serve: { type: "boolean" },
+  listen: { type: "string" },
+  actions: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** --serve with what it passes on to `upkeep serve`, and the address checked. */
+export interface ServeChoice extends ServeJob {
+  readonly address: Address;
+}
 
 export interface ScheduleStart {
   readonly sub: Subcommand;
@@ -131,6 +140,28 @@ export interface ScheduleStart {
   readonly node: string | undefined;
   readonly loaded: Loaded;
   readonly home: string;
+  /** --serve: the status page as a job of its own too; undefined without it. */
+  readonly serve: ServeChoice | undefined;
+}
+
+/** --serve [--listen HOST:PORT] [--actions]; the two only go with --serve. */
+async function serveChoice(
+  tool: string,
+  values: Record<string, string | boolean | undefined>,
+): Promise<ServeChoice | undefined | number> {
+  const listen = typeof values["listen"] === "string" ? values["listen"] : undefined;
+  const actions = values["actions"] === true;
+  if (values["serve"] !== true) {
+    if (listen === undefined && !actions) return undefined;
+    err(`upkeep ${tool}: ${listen === undefined ? "--actions" : "--listen"} goes with --serve\n`);
+    return ExitCode.usage;
+  }
+  const address = await checkListen(listen ?? DEFAULT_LISTEN);
+  if (typeof address === "string") {
+    err(`upkeep ${tool}: ${address}\n`);
+    return ExitCode.usage;
+  }
+  return { ...(listen === undefined ? {} : { listen }), actions, address };
 }
 
 /**
@@ -173,6 +204,8 @@ export async function startSchedule(
     err(`upkeep ${tool}: ${format.message}\n`);
     return ExitCode.usage;
   }
+  const serve = await serveChoice(tool, values);
+  if (typeof serve === "number") return serve;
   const rules = flag("rules");
   const stateDir = flag("state-dir");
   const loaded = await loadForSchedule(
@@ -192,6 +225,7 @@ export async function startSchedule(
     node: flag("node"),
     loaded,
     home: homedir(),
+    serve,
   };
 }
 
@@ -221,5 +255,23 @@ export async function checkJobBeforeInstall(
   const problems = await checkJobRunner(spec, `upkeep ${tool} install`);
   if (problems.length === 0) return undefined;
   err(`upkeep ${tool}: ${dryRun ? "warning: " : ""}the job could not start:\n${formatProblems(problems)}`);
+  return dryRun ? undefined : ExitCode.usage;
+}
+
+/**
+ * install --serve: something else already answering at the page's address (an `upkeep serve` started by
+ * hand) would make every start of the job fail with "address in use". A real install refuses (exit 2)
+ * before writing anything; a dry run only warns. `ours`: the installed page is what answers there.
+ */
+export async function checkServeAddress(
+  tool: "launchd" | "systemd",
+  serve: ServeChoice,
+  dryRun: boolean,
+  ours: () => Promise<boolean>,
+): Promise<number | undefined> {
+  if (!(await answers(serve.address)) || (await ours())) return undefined;
+  err(
+    `upkeep ${tool}: ${dryRun ? "warning: " : ""}something already answers at ${serveUrl(serve.listen)} (an \`upkeep serve\` started by hand?): the page's job could not listen there; stop it, or pick another --listen\n`,
+  );
   return dryRun ? undefined : ExitCode.usage;
 }

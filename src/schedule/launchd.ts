@@ -10,7 +10,7 @@ import { isNotLoaded, isUnknownSubcommand } from "../actions/launchctl.js";
 import type { ProcessResult } from "../runtime/process.js";
 import { runProcess } from "../runtime/process.js";
 import { exitZero, firstLine, type Judge, type Op } from "./ops.js";
-import { launchAgentsDir, launchdLogDir, PLIST_MODE, plistFile } from "./plist.js";
+import { launchAgentsDir, launchdLogDir, PLIST_MODE, plistFile, serveLabel } from "./plist.js";
 
 export interface LaunchdTarget {
   readonly label: string;
@@ -23,6 +23,11 @@ export interface LaunchdTarget {
 
 export function launchdTarget(input: Omit<LaunchdTarget, "plist">): LaunchdTarget {
   return { ...input, plist: plistFile(input.home, input.label) };
+}
+
+/** The status page's job (`install --serve`) beside the tick's. */
+export function serveTarget(t: LaunchdTarget): LaunchdTarget {
+  return launchdTarget({ label: serveLabel(t.label), uid: t.uid, home: t.home, launchctl: t.launchctl });
 }
 
 export const currentUid = (): number => process.getuid?.() ?? 0;
@@ -94,11 +99,29 @@ const loaded: Judge = (r) =>
 const listed: Judge = (r) =>
   r.exitCode === 0 ? { ok: true, detail: "loaded (legacy list)" } : { ...exitZero(r), ok: false };
 
-export function installOps(t: LaunchdTarget, plist: string): Op[] {
+/**
+ * `serve`: the status page's job and plist too, loaded after the tick's the same way (the bootout
+ * stops a running page, so a new one starts with the new arguments).
+ */
+export function installOps(
+  t: LaunchdTarget,
+  plist: string,
+  serve?: { readonly target: LaunchdTarget; readonly plist: string },
+): Op[] {
   return [
     { kind: "mkdir", path: launchAgentsDir(t.home) },
     { kind: "mkdir", path: launchdLogDir(t.home) },
     { kind: "write", path: t.plist, content: plist, mode: PLIST_MODE },
+    ...(serve === undefined
+      ? []
+      : [{ kind: "write", path: serve.target.plist, content: serve.plist, mode: PLIST_MODE } as const]),
+    ...loadOps(t),
+    ...(serve === undefined ? [] : loadOps(serve.target)),
+  ];
+}
+
+function loadOps(t: LaunchdTarget): Op[] {
+  return [
     {
       kind: "run",
       step: { argv: lc(t, "bootout", service(t)), judge: notLoadedIsFine },
@@ -125,16 +148,18 @@ export function installOps(t: LaunchdTarget, plist: string): Op[] {
   ];
 }
 
-export function uninstallOps(t: LaunchdTarget): Op[] {
-  return [
+/** `serve`: the status page's job too (its plist exists, or --serve). */
+export function uninstallOps(t: LaunchdTarget, serve?: LaunchdTarget): Op[] {
+  const unload = (job: LaunchdTarget): Op[] => [
     {
       kind: "run",
-      step: { argv: lc(t, "bootout", service(t)), judge: notLoadedIsFine },
+      step: { argv: lc(job, "bootout", service(job)), judge: notLoadedIsFine },
       note: "(a job that is not loaded is fine)",
-      legacy: { argv: lc(t, "unload", t.plist), judge: legacyUnload },
+      legacy: { argv: lc(job, "unload", job.plist), judge: legacyUnload },
     },
-    { kind: "remove", path: t.plist },
+    { kind: "remove", path: job.plist },
   ];
+  return [...unload(t), ...(serve === undefined ? [] : unload(serve))];
 }
 
 export const isUnsupported = (r: ProcessResult): boolean => isUnknownSubcommand(r);

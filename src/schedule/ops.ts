@@ -7,6 +7,7 @@ import { chmod, mkdir, unlink } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
 import { writeFileAtomic } from "../runtime/atomic-file.js";
 import { formatCommandLine, runProcess, type ProcessResult } from "../runtime/process.js";
+import { waitForAnswer } from "./serve-job.js";
 
 export interface Verdict {
   readonly ok: boolean;
@@ -28,6 +29,17 @@ export type Op = { readonly keepGoing?: boolean } & (
   | { readonly kind: "mkdir"; readonly path: string }
   | { readonly kind: "write"; readonly path: string; readonly content: string; readonly mode: number }
   | { readonly kind: "remove"; readonly path: string }
+  /** Waits (bounded) until a TCP address accepts connections: a started server really listens. */
+  | {
+      readonly kind: "connect";
+      /** No file involved (typed so that code reading `path` off every non-run op still compiles). */
+      readonly path?: undefined;
+      readonly host: string;
+      readonly port: number;
+      readonly timeoutMs: number;
+      /** Added to the failure: where to look for why. */
+      readonly hint?: string;
+    }
   | {
       readonly kind: "run";
       readonly step: RunStep;
@@ -69,6 +81,9 @@ export function firstLine(text: string): string {
   return (text.split("\n").find((line) => line.trim() !== "") ?? "").trim();
 }
 
+const hostPort = (a: { host: string; port: number }): string =>
+  a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+
 /** exit 0 = ok; otherwise the exit status and the first line the command printed. */
 export const exitZero: Judge = (r) => {
   if (r.error !== undefined) return { ok: false, detail: r.error };
@@ -85,6 +100,8 @@ export function describeOps(ops: readonly Op[], tool = "the tool"): string {
   for (const op of ops) {
     if (op.kind === "mkdir") lines.push(`  create folder ${op.path}`);
     if (op.kind === "remove") lines.push(`  remove ${op.path} (if present)`);
+    if (op.kind === "connect")
+      lines.push(`  wait up to ${op.timeoutMs / 1000}s for ${hostPort(op)} to accept a connection`);
     if (op.kind === "write") {
       lines.push(`  write ${op.path} (mode ${op.mode.toString(8).padStart(4, "0")}):`);
       lines.push(
@@ -145,6 +162,8 @@ export async function executeOps(ops: readonly Op[], options: ExecuteOptions = {
           report = await run(op.legacy);
         }
       }
+    } else if (op.kind === "connect") {
+      report = await connectOp(op);
     } else {
       report = await fileOp(op);
     }
@@ -155,6 +174,19 @@ export async function executeOps(ops: readonly Op[], options: ExecuteOptions = {
     }
   }
   return { ok, legacy, reports };
+}
+
+async function connectOp(op: Extract<Op, { kind: "connect" }>): Promise<OpReport> {
+  const started = Date.now();
+  const ok = await waitForAnswer(op, op.timeoutMs);
+  const took = ((Date.now() - started) / 1000).toFixed(1);
+  return {
+    what: `connect to ${hostPort(op)}`,
+    ok,
+    detail: ok
+      ? `answers (after ${took}s)`
+      : `no answer within ${op.timeoutMs / 1000}s${op.hint === undefined ? "" : ` (${op.hint})`}`,
+  };
 }
 
 async function fileOp(op: Extract<Op, { kind: "mkdir" | "write" | "remove" }>): Promise<OpReport> {

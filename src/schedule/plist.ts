@@ -1,13 +1,15 @@
 /**
  * Renders the LaunchAgent from launchd/upkeep.plist.template. The template is parsed with the plist
  * library and the placeholders are filled in the parsed values, so the XML is always produced (and
- * escaped) by the library, whatever characters a path holds.
+ * escaped) by the library, whatever characters a path holds. The status page's LaunchAgent
+ * (`install --serve`) is the same filled template with the keys of a job kept alive instead of a periodic one.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UpkeepError } from "../errors.js";
 import type { RunnerSpec } from "./runner.js";
+import { serveArgs, type ServeJob } from "./serve-job.js";
 
 export const DEFAULT_LABEL = "dev.upkeep.runner";
 export const PLIST_MODE = 0o644;
@@ -26,6 +28,9 @@ export function checkLabel(label: string): string | undefined {
     ? undefined
     : `invalid label "${label}": use letters, digits, dots, dashes and underscores (e.g. ${DEFAULT_LABEL})`;
 }
+
+/** The status page's job label for the tick's label. */
+export const serveLabel = (label: string): string => `${label}.serve`;
 
 export function launchAgentsDir(home: string): string {
   return join(home, "Library", "LaunchAgents");
@@ -105,4 +110,45 @@ export async function renderPlist(spec: RunnerSpec, label: string, template?: st
   const source = template ?? (await readFile(templatePath(), "utf8"));
   const filled = fillTemplate(parse(source), plistValues(spec, label));
   return `${build(filled)}\n`;
+}
+
+/** launchd's minimum between two starts of a job, said explicitly: a page that dies at once retries every 10 s. */
+export const SERVE_THROTTLE_SECONDS = 10;
+
+/**
+ * The status page's LaunchAgent `<label>.serve`: the tick's filled template (same node, CLI, folder,
+ * environment, log folder, AbandonProcessGroup for daemons a heal from the page starts, ProcessType),
+ * running `serve` instead of `run`, kept alive instead of started every interval.
+ */
+export async function renderServePlist(
+  spec: RunnerSpec,
+  label: string,
+  job: ServeJob,
+  template?: string,
+): Promise<string> {
+  const { build, parse } = await import("plist");
+  const source = template ?? (await readFile(templatePath(), "utf8"));
+  const filled = fillTemplate(parse(source), plistValues(spec, serveLabel(label)));
+  if (
+    filled === null ||
+    typeof filled !== "object" ||
+    Array.isArray(filled) ||
+    filled instanceof Date ||
+    filled instanceof Uint8Array
+  )
+    throw new UpkeepError("E_INTERNAL", "plist template: not a dictionary");
+  const doc: Record<string, PlistValue> = {};
+  for (const [key, value] of Object.entries(filled)) {
+    if (key === "StartInterval" || key === "RunAtLoad") continue;
+    if (key !== "ProgramArguments") {
+      doc[key] = value;
+      continue;
+    }
+    doc[key] = [spec.nodePath, spec.cliPath, ...serveArgs(spec, job)];
+    // Started at load and again whenever it exits, whatever the exit status.
+    doc["KeepAlive"] = true;
+    doc["RunAtLoad"] = true;
+    doc["ThrottleInterval"] = SERVE_THROTTLE_SECONDS;
+  }
+  return `${build(doc)}\n`;
 }

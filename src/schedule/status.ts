@@ -6,14 +6,18 @@
  * opens them at every start and `upkeep run` writes its summary to stdout at every tick, so they change
  * exactly when the scheduled job runs. `lastTickAt` (services.json in the state folder) also moves on
  * manual `upkeep run`s, so it is shown separately. systemd keeps the trigger time itself.
+ *
+ * The status page's job (`install --serve`) is reported beside the tick's whenever its file exists.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { newestMtime } from "./installed.js";
-import { queryJob, type LaunchdTarget } from "./launchd.js";
+import { newestMtime, readInstalledPlist } from "./installed.js";
+import { queryJob, serveTarget, type LaunchdTarget } from "./launchd.js";
 import { logFiles } from "./plist.js";
-import { queryUnits, type SystemdTarget } from "./systemd.js";
-import { describeNextRun, interpretUnits } from "./systemd-state.js";
+import { listenFromArgs, serveUrl } from "./serve-job.js";
+import { queryServe, queryUnits, type SystemdTarget } from "./systemd.js";
+import { describeNextRun, interpretUnits, parseTimestamp } from "./systemd-state.js";
+import { serveUnitName } from "./systemd-units.js";
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -33,14 +37,57 @@ export interface LaunchdStatus {
   readonly logs: { readonly stdout: string; readonly stderr: string };
   readonly legacy: boolean;
   readonly error: string | null;
+  /** The status page's job; present when its plist exists (or status --serve). */
+  readonly serve?: LaunchdServeStatus;
 }
 
-export async function launchdStatus(t: LaunchdTarget, stateDir?: string): Promise<LaunchdStatus> {
+export interface LaunchdServeStatus {
+  readonly label: string;
+  readonly plist: string;
+  readonly installed: boolean;
+  readonly loaded: boolean;
+  readonly state: string | null;
+  /** Its process while it runs. */
+  readonly pid: number | null;
+  /** How often launchd started it (KeepAlive restarts count). */
+  readonly runs: number | null;
+  readonly lastExitCode: string | null;
+  /** From --listen in the installed plist. */
+  readonly url: string;
+  readonly logs: { readonly stdout: string; readonly stderr: string };
+  readonly error: string | null;
+}
+
+async function launchdServeStatus(t: LaunchdTarget): Promise<LaunchdServeStatus> {
+  const s = serveTarget(t);
+  const [job, installed] = await Promise.all([queryJob(s), readInstalledPlist(s.plist)]);
+  return {
+    label: s.label,
+    plist: s.plist,
+    installed: installed !== undefined,
+    loaded: job.loaded,
+    state: job.state ?? null,
+    pid: job.pid ?? null,
+    runs: job.runs ?? null,
+    lastExitCode: job.lastExitCode ?? null,
+    url: serveUrl(listenFromArgs(installed?.args ?? [])),
+    logs: logFiles(t.home, s.label),
+    error: job.error ?? null,
+  };
+}
+
+/** `serve`: report the page's job; default: when its plist exists. */
+export async function launchdStatus(
+  t: LaunchdTarget,
+  stateDir?: string,
+  serve: boolean = existsSync(serveTarget(t).plist),
+): Promise<LaunchdStatus> {
   const logs = logFiles(t.home, t.label);
-  const [job, lastRun, lastTick] = await Promise.all([
+  const [job, lastRun, lastTick, page] = await Promise.all([
     queryJob(t),
     newestMtime([logs.stdout, logs.stderr]),
     stateDir === undefined ? Promise.resolve(undefined) : newestMtime([join(stateDir, "services.json")]),
+    serve ? launchdServeStatus(t) : Promise.resolve(undefined),
   ]);
   return {
     scheduler: "launchd",
@@ -56,6 +103,7 @@ export async function launchdStatus(t: LaunchdTarget, stateDir?: string): Promis
     logs,
     legacy: job.legacy,
     error: job.error ?? null,
+    ...(page === undefined ? {} : { serve: page }),
   };
 }
 
@@ -71,7 +119,27 @@ export function formatLaunchdStatus(s: LaunchdStatus): string {
     `              ${s.logs.stderr}`,
   ];
   if (s.error !== null) lines.push(`  error:      launchctl: ${s.error}`);
+  if (s.serve !== undefined) lines.push(...formatLaunchdServe(s.serve));
   return `${lines.join("\n")}\n`;
+}
+
+function formatLaunchdServe(p: LaunchdServeStatus): string[] {
+  const details = [
+    ...(p.state === null ? [] : [`state = ${p.state}`]),
+    ...(p.pid === null ? [] : [`pid = ${p.pid}`]),
+    ...(p.runs === null ? [] : [`runs = ${p.runs}`]),
+    ...(p.lastExitCode === null ? [] : [`last exit code = ${p.lastExitCode}`]),
+  ];
+  const lines = [
+    `status page ${p.label} (upkeep serve)`,
+    `  plist:      ${p.plist} (${p.installed ? "present" : "missing"})`,
+    `  loaded:     ${p.loaded ? "yes" : "no"}${details.length === 0 ? "" : ` (${details.join(", ")})`}`,
+    `  page:       ${p.url}`,
+    `  logs:       ${p.logs.stdout}`,
+    `              ${p.logs.stderr}`,
+  ];
+  if (p.error !== null) lines.push(`  error:      launchctl: ${p.error}`);
+  return lines;
 }
 
 export interface SystemdStatus {
@@ -100,10 +168,73 @@ export interface SystemdStatus {
   /** The service or timer is failed (listed by `systemctl --user --failed`). */
   readonly failed: boolean;
   readonly error: string | null;
+  /** The status page's unit; present when its file exists (or status --serve). */
+  readonly serve?: SystemdServeStatus;
 }
 
-export async function systemdStatus(t: SystemdTarget, now: () => number = Date.now): Promise<SystemdStatus> {
-  const snapshot = await queryUnits(t);
+export interface SystemdServeStatus {
+  readonly unit: string;
+  readonly file: string;
+  readonly installed: boolean;
+  /** The user manager has loaded the unit. */
+  readonly loaded: boolean;
+  /** ActiveState: `active` while it runs, `activating` while it waits to be restarted after a failure. */
+  readonly state: string | null;
+  readonly subState: string | null;
+  readonly enabled: string | null;
+  /** True when its process runs (`active (running)`). */
+  readonly running: boolean;
+  readonly pid: number | null;
+  /** Since when the current process runs (ISO). */
+  readonly since: string | null;
+  /** Restarts systemd made after failures (NRestarts) since it was last started by hand or by install. */
+  readonly restarts: number | null;
+  /** The last end's Result (`signal`, `exit-code`...) when it was not a success. */
+  readonly result: string | null;
+  readonly failed: boolean;
+  /** From --listen in the installed unit. */
+  readonly url: string;
+  readonly error: string | null;
+}
+
+async function systemdServeStatus(t: SystemdTarget): Promise<SystemdServeStatus> {
+  const snapshot = await queryServe(t);
+  const f = snapshot.fields;
+  const loaded = f["LoadState"] === "loaded";
+  const known = (value: string | undefined): string | null =>
+    loaded && value !== undefined && value !== "" ? value : null;
+  const pid = Number(f["MainPID"]);
+  const restarts = Number(f["NRestarts"]);
+  const running = loaded && f["ActiveState"] === "active" && f["SubState"] === "running";
+  return {
+    unit: serveUnitName(t.name),
+    file: t.serve,
+    installed: existsSync(t.serve),
+    loaded,
+    state: known(f["ActiveState"]),
+    subState: known(f["SubState"]),
+    enabled: known(f["UnitFileState"]),
+    running,
+    pid: running && pid > 0 ? pid : null,
+    since: running ? iso(parseTimestamp(f["ExecMainStartTimestamp"]) ?? undefined) : null,
+    restarts: loaded && Number.isInteger(restarts) ? restarts : null,
+    result: known(f["Result"]) === "success" ? null : known(f["Result"]),
+    failed: loaded && f["ActiveState"] === "failed",
+    url: snapshot.url,
+    error: snapshot.error ?? null,
+  };
+}
+
+/** `serve`: report the page's unit; default: when its file exists. */
+export async function systemdStatus(
+  t: SystemdTarget,
+  now: () => number = Date.now,
+  serve: boolean = existsSync(t.serve),
+): Promise<SystemdStatus> {
+  const [snapshot, page] = await Promise.all([
+    queryUnits(t),
+    serve ? systemdServeStatus(t) : Promise.resolve(undefined),
+  ]);
   const state = interpretUnits(snapshot);
   const at = now();
   return {
@@ -124,6 +255,7 @@ export async function systemdStatus(t: SystemdTarget, now: () => number = Date.n
     exitMeaning: state.lastExit?.meaning ?? null,
     failed: state.failed,
     error: snapshot.error ?? null,
+    ...(page === undefined ? {} : { serve: page }),
   };
 }
 export function formatSystemdStatus(s: SystemdStatus, now: number = Date.now()): string {
@@ -150,5 +282,31 @@ export function formatSystemdStatus(s: SystemdStatus, now: number = Date.now()):
       `  failed:       ${s.unit}.service is failed; the next tick that works clears it (systemctl --user status ${s.unit}.service shows why)`,
     );
   if (s.error !== null) lines.push(`  error:        systemctl: ${s.error}`);
+  if (s.serve !== undefined) lines.push(...formatSystemdServe(s.serve));
   return `${lines.join("\n")}\n`;
+}
+
+function formatSystemdServe(p: SystemdServeStatus): string[] {
+  const restarts =
+    p.restarts === null || p.restarts === 0
+      ? ""
+      : `, ${p.restarts} restart${p.restarts === 1 ? "" : "s"} after a failure`;
+  const why = `journalctl --user -u ${p.unit} shows why`;
+  const state = !p.loaded
+    ? "not loaded"
+    : p.running
+      ? `running (pid ${p.pid ?? "?"}${p.since === null ? "" : `, since ${p.since}`}${restarts})`
+      : p.failed
+        ? `FAILED (${p.result ?? "unknown"}): ${why}`
+        : p.state === "activating"
+          ? `restarting after a failure (${p.result ?? "unknown"}${restarts}): ${why}`
+          : `${p.state ?? "unknown"} (${p.subState ?? "?"})`;
+  const lines = [
+    `status page ${p.unit} (upkeep serve)`,
+    `  unit:         ${p.file} (${p.installed ? "present" : "missing"})`,
+    `  state:        ${state}${p.enabled === null ? "" : `, ${p.enabled}`}`,
+    `  page:         ${p.url}`,
+  ];
+  if (p.error !== null) lines.push(`  error:        systemctl: ${p.error}`);
+  return lines;
 }

@@ -1,11 +1,12 @@
 /**
- * The systemd user units: `<name>.service` (one tick, Type=oneshot) and `<name>.timer` (starts it every
- * runtime.interval). Values are quoted for systemd's own parser: `%` starts a specifier everywhere,
+ * The systemd user units: `<name>.service` (one tick, Type=oneshot), `<name>.timer` (starts it every
+ * runtime.interval) and, with `install --serve`, `<name>-serve.service` (the status page). Values are quoted for systemd's own parser: `%` starts a specifier everywhere,
  * `$` starts a variable in Exec lines, and arguments with spaces or quotes need C-style quoting.
  */
 import { isAbsolute, join } from "node:path";
 import { UpkeepError } from "../errors.js";
 import type { RunnerSpec } from "./runner.js";
+import { serveArgs, serveUrl, type ServeJob } from "./serve-job.js";
 
 export const DEFAULT_UNIT = "upkeep";
 export const UNIT_MODE = 0o644;
@@ -24,8 +25,15 @@ export function systemdUserDir(home: string, env: Readonly<Record<string, string
   return join(xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, ".config"), "systemd", "user");
 }
 
-export function unitFiles(dir: string, name: string): { service: string; timer: string } {
-  return { service: join(dir, `${name}.service`), timer: join(dir, `${name}.timer`) };
+/** The status page's unit for the tick unit `name`. */
+export const serveUnitName = (name: string): string => `${name}-serve.service`;
+
+export function unitFiles(dir: string, name: string): { service: string; timer: string; serve: string } {
+  return {
+    service: join(dir, `${name}.service`),
+    timer: join(dir, `${name}.timer`),
+    serve: join(dir, serveUnitName(name)),
+  };
 }
 
 /** One word of an Exec line: specifiers and variables escaped, quoted when needed. */
@@ -48,13 +56,25 @@ function pathValue(path: string): string {
   return path.replace(/%/g, "%%");
 }
 
+/** How both services start upkeep: folder, environment and command line, all absolute. */
+function processLines(spec: RunnerSpec, args: readonly string[]): string[] {
+  const exec = [spec.nodePath, spec.cliPath, ...args].map(quoteExecArg).join(" ");
+  return [
+    `WorkingDirectory=${pathValue(spec.workingDirectory)}`,
+    "# Absolute paths throughout: a user manager's PATH is minimal and knows nothing of nvm or Homebrew.",
+    `Environment=${quoteEnvAssignment("PATH", spec.path)} ${quoteEnvAssignment("HOME", spec.home)}`,
+    `ExecStart=${exec}`,
+  ];
+}
+
+const rulesComment = (spec: RunnerSpec): string => `# Rules: ${spec.rulesDir.replace(/[\n\r]/g, " ")}`;
+
 export function renderService(spec: RunnerSpec, name: string): string {
-  const exec = [spec.nodePath, spec.cliPath, ...spec.args].map(quoteExecArg).join(" ");
   return [
     "# Written by `upkeep systemd install`; `upkeep systemd render` prints it, `upkeep systemd uninstall` removes it.",
     "[Unit]",
     `Description=upkeep: one tick of the self-healing rules (probe, heal, alert), started by ${name}.timer`,
-    `# Rules: ${spec.rulesDir.replace(/[\n\r]/g, " ")}`,
+    rulesComment(spec),
     "",
     "[Service]",
     "# One tick and done; the timer starts the next one.",
@@ -69,10 +89,35 @@ export function renderService(spec: RunnerSpec, name: string): string {
     "# here when it exits was left running on purpose. No Nice=/IOSchedulingClass=: those survivors would",
     "# inherit them (a healed web server at nice 10 with idle I/O).",
     "KillMode=process",
-    `WorkingDirectory=${pathValue(spec.workingDirectory)}`,
-    "# Absolute paths throughout: a user manager's PATH is minimal and knows nothing of nvm or Homebrew.",
-    `Environment=${quoteEnvAssignment("PATH", spec.path)} ${quoteEnvAssignment("HOME", spec.home)}`,
-    `ExecStart=${exec}`,
+    ...processLines(spec, spec.args),
+    "",
+  ].join("\n");
+}
+
+/** The status page, `upkeep serve`, kept running: a crash or a kill brings it back after 5 s. */
+export function renderServeService(spec: RunnerSpec, name: string, job: ServeJob): string {
+  return [
+    "# Written by `upkeep systemd install --serve`; `upkeep systemd render --serve` prints it, `upkeep systemd uninstall` removes it.",
+    "[Unit]",
+    `Description=upkeep: the status page (upkeep serve) on ${serveUrl(job.listen).replace(/%/g, "%%")}, for ${name}.timer's rules`,
+    rulesComment(spec),
+    "",
+    "[Service]",
+    "Type=simple",
+    "# Started again 5 s after a crash, a kill (SIGKILL) or a non-zero exit; a clean stop stays stopped",
+    "# (systemctl stop sends SIGTERM and upkeep serve exits 0). Exit 2 (bad rules, the address in use) is",
+    "# retried every 5 s too, so fixed rules bring the page back: one start per 5 s never reaches the",
+    "# start limit (5 starts in 10 s).",
+    "Restart=on-failure",
+    "RestartSec=5s",
+    "# Actions from the page (--actions) run the CLI, and a heal may start a daemon that must outlive this",
+    "# process, as with the tick: stopping or restarting the page ends only upkeep serve itself.",
+    "KillMode=process",
+    ...processLines(spec, serveArgs(spec, job)),
+    "",
+    "[Install]",
+    "# Started with the user manager (at login, or at boot with lingering).",
+    "WantedBy=default.target",
     "",
   ].join("\n");
 }

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { rulesYaml, runMain, sandbox, uid, type Sandbox } from "../schedule/helpers.js";
@@ -194,9 +195,132 @@ describe("upkeep launchd status", () => {
     expect(text.stdout).toContain("loaded:     yes (state = not running, runs = 2)");
   });
 
+  it("leaves the status page out while it is not installed", async () => {
+    const result = await runMain(["launchd", "status", "--rules", box.rules, "--format", "json"]);
+    expect(JSON.parse(result.stdout)).not.toHaveProperty("serve");
+  });
+
   it("rejects an unknown subcommand with a suggestion (exit 2)", async () => {
     const result = await runMain(["launchd", "instal"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('did you mean "install"');
+  });
+});
+
+describe("upkeep launchd --serve (the status page)", () => {
+  let servePlist: string;
+  let serveService: string;
+  let listen: string;
+  beforeEach(async () => {
+    servePlist = join(box.home, "Library", "LaunchAgents", "dev.upkeep.runner.serve.plist");
+    serveService = `gui/${uid()}/dev.upkeep.runner.serve`;
+    // A free loopback port, so that nothing already answers at the page's address.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    listen = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("install writes <label>.serve.plist (0644) too and loads it after the tick's job, the same way", async () => {
+    const result = await install("--serve", "--listen", listen, "--actions");
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      ["bootout", service],
+      ["enable", service],
+      ["bootstrap", `gui/${uid()}`, plist],
+      ["print", service],
+      ["bootout", serveService],
+      ["enable", serveService],
+      ["bootstrap", `gui/${uid()}`, servePlist],
+      ["print", serveService],
+    ]);
+    expect(statSync(servePlist).mode & 0o777).toBe(0o644);
+    expect(readFileSync(servePlist, "utf8")).toBe(
+      (await runMain(["launchd", "render", "--rules", box.rules, "--serve", "--listen", listen, "--actions"]))
+        .stdout,
+    );
+    expect(readFileSync(plist, "utf8")).toBe(
+      (await runMain(["launchd", "render", "--rules", box.rules])).stdout,
+    );
+    expect(result.stdout).toContain(`dev.upkeep.runner.serve serves http://${listen}/`);
+    expect(result.stdout).toContain(`actions need the token in ${join(box.stateDir, "serve.token")}`);
+  });
+
+  it("uses the legacy commands for the page's job too where launchctl needs them", async () => {
+    process.env.SCHEDULE_STANDIN_MODE = "legacy";
+    expect((await install("--serve", "--listen", listen)).code).toBe(0);
+    expect(box.calls().slice(-3)).toEqual([
+      ["unload", servePlist],
+      ["load", "-w", servePlist],
+      ["list", "dev.upkeep.runner.serve"],
+    ]);
+  });
+
+  it("status shows the page's job when it is installed, with its address and logs", async () => {
+    await install("--serve", "--listen", listen);
+    const json = await runMain(["launchd", "status", "--rules", box.rules, "--format", "json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      installed: true,
+      serve: {
+        label: "dev.upkeep.runner.serve",
+        plist: servePlist,
+        installed: true,
+        loaded: true,
+        state: "not running",
+        url: `http://${listen}/`,
+        logs: {
+          stdout: join(box.home, "Library", "Logs", "upkeep", "dev.upkeep.runner.serve.stdout.log"),
+        },
+      },
+    });
+    const text = (await runMain(["launchd", "status", "--rules", box.rules])).stdout;
+    expect(text).toContain("status page dev.upkeep.runner.serve (upkeep serve)\n");
+    expect(text).toContain(`  page:       http://${listen}/\n`);
+  });
+
+  it("uninstall (no --serve needed) boots out and removes both jobs", async () => {
+    await install("--serve", "--listen", listen);
+    box.clearCalls();
+    const result = await uninstall();
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      ["bootout", service],
+      ["bootout", serveService],
+    ]);
+    expect(existsSync(plist)).toBe(false);
+    expect(existsSync(servePlist)).toBe(false);
+  });
+
+  it("refuses (exit 2) before it writes anything when something else answers at the page's address", async () => {
+    const other = createServer((socket) => socket.destroy());
+    const port = Number(listen.split(":")[1]);
+    await new Promise<void>((resolve) => other.listen(port, "127.0.0.1", resolve));
+    try {
+      const result = await install("--serve", "--listen", listen);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`something already answers at http://${listen}/`);
+      expect(existsSync(servePlist)).toBe(false);
+      expect(box.calls()).toEqual([["print", serveService]]);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  it("--dry-run prints both plists and the page's commands", async () => {
+    const result = await install("--dry-run", "--serve", "--listen", listen);
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([]);
+    expect(result.stdout).toContain(`write ${servePlist} (mode 0644):`);
+    expect(result.stdout).toContain("<key>KeepAlive</key>");
+    expect(result.stdout).toContain(`run ${box.launchctl} bootstrap gui/${uid()} ${servePlist}`);
+  });
+
+  it("refuses --listen or --actions without --serve (exit 2)", async () => {
+    for (const extra of [["--listen", listen], ["--actions"]]) {
+      const result = await install(...extra);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("goes with --serve");
+      expect(box.calls()).toEqual([]);
+    }
   });
 });

@@ -147,6 +147,75 @@ describe("upkeep launchd render", () => {
   });
 });
 
+describe("upkeep launchd render --serve", () => {
+  it("prints the status page's plist: the tick's paths, environment and log folder, running serve, kept alive", async () => {
+    const tick = parse((await runMain(["launchd", "render", "--rules", box.rules])).stdout) as Dict;
+    const result = await runMain([
+      "launchd",
+      "render",
+      "--rules",
+      box.rules,
+      "--state-dir",
+      join(box.root, "s2"),
+      "--serve",
+      "--listen",
+      "127.0.0.1:9000",
+      "--actions",
+    ]);
+    expect(result.code).toBe(0);
+    const doc = parse(result.stdout) as Dict;
+    const logDir = join(box.home, "Library", "Logs", "upkeep");
+    expect(doc).toEqual({
+      Label: "dev.upkeep.runner.serve",
+      ProgramArguments: [
+        process.execPath,
+        cliPath(),
+        "serve",
+        "--rules",
+        box.rules,
+        "--state-dir",
+        join(box.root, "s2"),
+        "--listen",
+        "127.0.0.1:9000",
+        "--actions",
+      ],
+      KeepAlive: true,
+      RunAtLoad: true,
+      ThrottleInterval: 10,
+      WorkingDirectory: tick["WorkingDirectory"],
+      EnvironmentVariables: tick["EnvironmentVariables"],
+      StandardOutPath: join(logDir, "dev.upkeep.runner.serve.stdout.log"),
+      StandardErrorPath: join(logDir, "dev.upkeep.runner.serve.stderr.log"),
+      AbandonProcessGroup: true,
+      ProcessType: "Standard",
+    });
+    expect(result.stdout).not.toContain("~");
+    expect(result.stdout).not.toContain("{{");
+    const plain = parse(
+      (await runMain(["launchd", "render", "--rules", box.rules, "--serve", "--label", "com.example.up"]))
+        .stdout,
+    ) as Dict;
+    expect(plain["Label"]).toBe("com.example.up.serve");
+    expect(plain["ProgramArguments"]).toEqual([process.execPath, cliPath(), "serve", "--rules", box.rules]);
+  });
+
+  it("refuses --listen and --actions without --serve, and an address serve would refuse at every start (exit 2)", async () => {
+    const render = (...extra: string[]) => runMain(["launchd", "render", "--rules", box.rules, ...extra]);
+    for (const [extra, message] of [
+      [["--listen", "127.0.0.1:9000"], "--listen goes with --serve"],
+      [["--actions"], "--actions goes with --serve"],
+      [["--serve", "--listen", "0.0.0.0:9000"], "loopback only"],
+      [["--serve", "--listen", "127.0.0.1:0"], "a fixed port"],
+      [["--serve", "--listen", "9000"], "--listen must be HOST:PORT"],
+    ] as const) {
+      const result = await render(...extra);
+      expect(result.code, extra.join(" ")).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stdout).toBe("");
+    }
+  });
+});
+
 describe("the plist template", () => {
   const spec = () =>
     runnerSpec({
@@ -202,16 +271,38 @@ const LAUNCHD_KEYS: Record<string, (v: unknown) => boolean> = {
   StandardOutPath: (v) => typeof v === "string" && isAbsolute(v),
   StandardErrorPath: (v) => typeof v === "string" && isAbsolute(v),
   AbandonProcessGroup: (v) => typeof v === "boolean",
+  // A boolean, or a dictionary of conditions (SuccessfulExit, NetworkState, PathState...).
+  KeepAlive: (v) => typeof v === "boolean" || (v !== null && typeof v === "object" && !Array.isArray(v)),
+  ThrottleInterval: (v) => Number.isInteger(v) && (v as number) > 0,
   ProcessType: (v) => ["Background", "Standard", "Adaptive", "Interactive"].includes(v as string),
 };
 
 describe("the rendered plist, against launchd.plist(5)", () => {
-  it("uses only documented keys, each with the documented type", async () => {
-    const doc = parse((await runMain(["launchd", "render", "--rules", box.rules])).stdout) as Dict;
-    for (const [key, value] of Object.entries(doc)) {
-      expect(Object.keys(LAUNCHD_KEYS), `undocumented key ${key}`).toContain(key);
-      expect(LAUNCHD_KEYS[key]?.(value), `${key} = ${JSON.stringify(value)}`).toBe(true);
+  it("uses only documented keys, each with the documented type (the tick's plist and the status page's)", async () => {
+    for (const extra of [[], ["--serve"], ["--serve", "--listen", "127.0.0.1:9000", "--actions"]]) {
+      const doc = parse(
+        (await runMain(["launchd", "render", "--rules", box.rules, ...extra])).stdout,
+      ) as Dict;
+      for (const [key, value] of Object.entries(doc)) {
+        expect(Object.keys(LAUNCHD_KEYS), `undocumented key ${key} (${extra.join(" ")})`).toContain(key);
+        expect(LAUNCHD_KEYS[key]?.(value), `${key} = ${JSON.stringify(value)}`).toBe(true);
+      }
     }
+  });
+
+  it("follows the man page's conventions for a job kept alive (the status page)", async () => {
+    const doc = parse((await runMain(["launchd", "render", "--rules", box.rules, "--serve"])).stdout) as Dict;
+    expect(doc["Program"]).toBeUndefined();
+    expect(isAbsolute((doc["ProgramArguments"] as string[])[0] as string)).toBe(true);
+    // Kept alive, not periodic: StartInterval would start a second one while the first still runs.
+    expect(doc["KeepAlive"]).toBe(true);
+    expect(doc["StartInterval"]).toBeUndefined();
+    expect(doc["StartCalendarInterval"]).toBeUndefined();
+    expect(doc["RunAtLoad"]).toBe(true);
+    // launchd's default, said explicitly: a page that exits at once is started again after 10 s.
+    expect(doc["ThrottleInterval"]).toBe(10);
+    for (const key of ["OnDemand", "ServiceIPC", "Debug", "LimitLoadToHosts", "LimitLoadFromHosts"])
+      expect(doc[key]).toBeUndefined();
   });
 
   it("follows the man page's conventions for a periodic job", async () => {

@@ -2,8 +2,9 @@
  * `upkeep systemd` against a real systemd user manager (shared/tools/systemd-user-manager), for a
  * throwaway user: install, ticks of a 10 s timer, heals that start a daemon (exec with detach) and that
  * restart a unit (systemd.restart), status and doctor against what the manager says, failures (bad
- * rules, a node that is gone), and an uninstall that leaves nothing behind. Where the tool cannot run
- * (not root, no systemd, no cgroups) the suite is skipped with the reason the tool printed.
+ * rules, a node that is gone), an uninstall that leaves nothing behind, and the status page's unit
+ * (`install --serve`): it answers, systemd brings it back after a SIGKILL, uninstall removes it. Where
+ * the tool cannot run (not root, no systemd, no cgroups) the suite is skipped with the reason the tool printed.
  */
 import { readFileSync, writeFileSync, mkdirSync, chownSync, existsSync, symlinkSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
@@ -50,6 +51,17 @@ function answers(port: number): Promise<boolean> {
       resolve(false);
     });
   });
+}
+
+/** The HTTP status of GET url, or 0 when nothing answers (2 s at most). */
+async function httpStatus(url: string): Promise<number> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return 0;
+  }
 }
 
 function alive(pid: number): boolean {
@@ -316,6 +328,74 @@ describe.skipIf(!started.ok)(
         lastRun: null,
       });
     }, 60_000);
+
+    describe("install --serve: the status page as upkeep-serve.service", () => {
+      let listen = "";
+      const servePid = async (): Promise<number> =>
+        Number((await m.show("upkeep-serve.service", "MainPID"))["MainPID"]);
+
+      it("runs the page as the user: it answers GET /api/status, and status reports it", async () => {
+        listen = `127.0.0.1:${await freePort()}`;
+        const r = await upkeep("systemd", "install", "--rules", rules, "--serve", "--listen", listen);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^ok {3}connect to ${listen}: answers`, "m"));
+        expect(r.stdout).toMatch(/running \(MainPID \d+\)/);
+        expect(await httpStatus(`http://${listen}/api/status`)).toBe(200);
+        const pid = await servePid();
+        expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(new RegExp(`^Uid:\\s+${m.uid}\\s`, "m"));
+        expect(existsSync(join(unitDir, "default.target.wants", "upkeep-serve.service"))).toBe(true);
+        expect(await statusJson()).toMatchObject({
+          serve: { running: true, pid, restarts: 0, enabled: "enabled", url: `http://${listen}/` },
+        });
+      }, 60_000);
+
+      it("a SIGKILLed page is restarted by systemd (Restart=on-failure): a new pid answers again", async () => {
+        const first = await servePid();
+        expect(first).toBeGreaterThan(0);
+        process.kill(first, "SIGKILL");
+        const second = await until(
+          async () => {
+            const pid = await servePid();
+            return pid > 0 && pid !== first && (await httpStatus(`http://${listen}/api/status`)) === 200
+              ? pid
+              : undefined;
+          },
+          20_000,
+          "the page to answer again from a new process",
+        );
+        expect(alive(first)).toBe(false);
+        expect((await m.show("upkeep-serve.service", "NRestarts"))["NRestarts"]).toBe("1");
+        expect(await statusJson()).toMatchObject({ serve: { running: true, pid: second, restarts: 1 } });
+      }, 60_000);
+
+      it("uninstall of a page that just crashed removes its unit, its enable link and leaves nothing failed or running", async () => {
+        const pid = await servePid();
+        process.kill(pid, "SIGKILL");
+        await until(
+          async () => (await m.show("upkeep-serve.service", "SubState"))["SubState"] === "auto-restart",
+          4000,
+          "the page to wait for its restart",
+        );
+        const r = await upkeep("systemd", "uninstall", "--rules", rules);
+        expect(r.code).toBe(0);
+        for (const file of [
+          "upkeep-serve.service",
+          "default.target.wants/upkeep-serve.service",
+          "upkeep.timer",
+        ])
+          expect(existsSync(join(unitDir, file)), file).toBe(false);
+        expect(
+          (await m.systemctl("list-units", "--failed", "--all", "--plain", "--no-legend")).stdout,
+        ).not.toContain("upkeep");
+        expect(await m.show("upkeep-serve.service", "LoadState", "ActiveState")).toMatchObject({
+          LoadState: "not-found",
+          ActiveState: "inactive",
+        });
+        expect(await httpStatus(`http://${listen}/api/status`)).toBe(0);
+        expect(await statusJson()).not.toHaveProperty("serve");
+      }, 60_000);
+    });
   },
 );
 

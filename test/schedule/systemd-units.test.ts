@@ -1,14 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { execWords } from "../../src/schedule/installed.js";
+import type { ProcessResult } from "../../src/runtime/process.js";
 import type { RunnerSpec } from "../../src/schedule/runner.js";
+import { installOps, systemdTarget, uninstallOps } from "../../src/schedule/systemd.js";
 import {
   checkUnitName,
   quoteEnvAssignment,
   quoteExecArg,
+  renderServeService,
   renderService,
   renderTimer,
   systemdUserDir,
+  unitFiles,
 } from "../../src/schedule/systemd-units.js";
 
 const spec = (over: Partial<RunnerSpec> = {}): RunnerSpec => ({
@@ -93,6 +97,122 @@ describe("the timer unit", () => {
     expect(setting(text, "Persistent")).toEqual([]);
     expect(setting(text, "OnCalendar")).toEqual([]);
     expect(text).toMatch(/# No Persistent=: it only affects OnCalendar= timers/);
+  });
+});
+
+describe("the status page's unit (install --serve)", () => {
+  const text = renderServeService(spec(), "upkeep", { listen: "127.0.0.1:9000", actions: true });
+
+  it("keeps upkeep serve running: simple, restarted 5 s after a failure, started with the user manager", () => {
+    expect(setting(text, "Type")).toEqual(["simple"]);
+    expect(setting(text, "Restart")).toEqual(["on-failure"]);
+    expect(setting(text, "RestartSec")).toEqual(["5s"]);
+    expect(setting(text, "WantedBy")).toEqual(["default.target"]);
+    // Daemons a heal from the page started outlive a restart of the page, as they outlive a tick.
+    expect(setting(text, "KillMode")).toEqual(["process"]);
+    expect(setting(text, "SuccessExitStatus")).toEqual([]);
+    expect(setting(text, "Description")[0]).toContain("http://127.0.0.1:9000/");
+  });
+
+  it("starts the same node and CLI as the tick, by absolute path, with serve's arguments passed on", () => {
+    const [exec] = setting(text, "ExecStart");
+    expect(execWords(exec as string)).toEqual([
+      "/opt/node 22/bin/node",
+      "/srv/upkeep/bin/upkeep.js",
+      "serve",
+      "--rules",
+      "/home/ann/100% sure/$rules",
+      "--listen",
+      "127.0.0.1:9000",
+      "--actions",
+    ]);
+    const tick = renderService(spec(), "upkeep");
+    for (const key of ["WorkingDirectory", "Environment"])
+      expect(setting(text, key)).toEqual(setting(tick, key));
+    expect(text).not.toContain("~");
+  });
+
+  it("leaves --listen to serve's default when it was not given, and bakes in --state-dir", () => {
+    const plain = renderServeService(spec({ extraArgs: ["--state-dir", "/srv/st"] }), "upkeep", {
+      actions: false,
+    });
+    expect(execWords(setting(plain, "ExecStart")[0] as string).slice(2)).toEqual([
+      "serve",
+      "--rules",
+      "/home/ann/100% sure/$rules",
+      "--state-dir",
+      "/srv/st",
+    ]);
+    expect(setting(plain, "Description")[0]).toContain("http://127.0.0.1:8787/");
+  });
+
+  const t = systemdTarget({ name: "upkeep", systemctl: "systemctl", dir: "/home/ann/.config/systemd/user" });
+  const plan = (ops: ReturnType<typeof installOps>): string[] =>
+    ops.map((op) =>
+      op.kind === "run"
+        ? op.step.argv.slice(2).join(" ")
+        : op.kind === "connect"
+          ? `connect ${op.host}:${op.port}`
+          : `${op.kind} ${op.path.replace("/home/ann/.config/systemd/user/", "")}`,
+    );
+
+  it("installs after the timer: enable and restart (enable --now keeps an old page running), wait for the address, check the process", () => {
+    const ops = installOps(t, "s", "t", { unit: "p", address: { host: "127.0.0.1", port: 9000 } });
+    expect(unitFiles(t.dir, "upkeep").serve).toBe("/home/ann/.config/systemd/user/upkeep-serve.service");
+    expect(plan(ops)).toEqual([
+      "show --property=Version",
+      "mkdir /home/ann/.config/systemd/user",
+      "write upkeep.service",
+      "write upkeep.timer",
+      "write upkeep-serve.service",
+      "daemon-reload",
+      "reset-failed upkeep.service upkeep-serve.service",
+      "enable upkeep.timer",
+      "restart upkeep.timer",
+      "show upkeep.timer --property=LoadState,ActiveState",
+      "enable upkeep-serve.service",
+      "restart upkeep-serve.service",
+      "connect 127.0.0.1:9000",
+      "show upkeep-serve.service --property=ActiveState,SubState,Result,MainPID",
+    ]);
+    const verify = ops.at(-1);
+    const judge = verify?.kind === "run" ? verify.step.judge : undefined;
+    const shown = (stdout: string): ProcessResult => ({
+      exitCode: 0,
+      signal: null,
+      stdout,
+      stderr: "",
+      timedOut: false,
+      aborted: false,
+      durationMs: 5,
+      truncated: false,
+    });
+    expect(judge?.(shown("ActiveState=active\nSubState=running\nResult=success\nMainPID=42\n"))).toEqual({
+      ok: true,
+      detail: "running (MainPID 42)",
+    });
+    // Another process answered at the address while the page failed and waits for its restart.
+    const failing = judge?.(
+      shown("ActiveState=activating\nSubState=auto-restart\nResult=exit-code\nMainPID=0\n"),
+    );
+    expect(failing?.ok).toBe(false);
+    expect(failing?.detail).toContain("journalctl --user -u upkeep-serve.service");
+  });
+
+  it("uninstalls it with the timer, its enable link too; without it the plan is the timer's alone", () => {
+    expect(plan(uninstallOps(t, true))).toEqual([
+      "disable --now upkeep.timer",
+      "disable --now upkeep-serve.service",
+      "remove timers.target.wants/upkeep.timer",
+      "remove default.target.wants/upkeep-serve.service",
+      "remove upkeep.timer",
+      "remove upkeep.service",
+      "remove upkeep-serve.service",
+      "daemon-reload",
+      "reset-failed upkeep.service upkeep.timer upkeep-serve.service",
+    ]);
+    expect(plan(uninstallOps(t)).join("\n")).not.toContain("serve");
+    expect(uninstallOps(t, true).every((op) => op.keepGoing === true)).toBe(true);
   });
 });
 

@@ -114,7 +114,16 @@ export async function stagePackage(
     return { reason: "unavailable: dist/ is not built (run npm run build first)" };
   const root = join(m.home, "upkeep");
   mkdirSync(root, { recursive: true, mode: 0o755 });
-  for (const part of ["bin", "dist", "launchd", "schemas", "generated", "node_modules", "package.json"])
+  for (const part of [
+    "bin",
+    "dist",
+    "launchd",
+    "schemas",
+    "generated",
+    "web",
+    "node_modules",
+    "package.json",
+  ])
     cpSync(join(REPO, part), join(root, part), { recursive: true, verbatimSymlinks: true });
   cpSync(join(REPO, "test", "fixtures", "schedule-daemon.mjs"), join(root, "schedule-daemon.mjs"));
   let node = process.execPath;
