@@ -613,7 +613,8 @@ suite(SUITE_NAME, () => {
         "    heal:",
         "      steps:",
         `        - action: exec`,
-        "          timeout: 500ms",
+        "          # Long enough for node to start the fixture and write its pids on a loaded machine.",
+        "          timeout: 3s",
         `          with: { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(fixture("run-hung-heal.mjs"))}, ${JSON.stringify(pids)}] }`,
         "        - { action: verify, timeout: 200ms }",
         "  silent:",
@@ -632,7 +633,7 @@ suite(SUITE_NAME, () => {
     const hung = byId(result.services, "hung-heal");
     expect(hung.heal.outcome).toBe("failed");
     expect(hung.heal.steps[0]).toMatchObject({ action: "exec", status: "failed" });
-    expect(hung.heal.steps[0]?.detail).toMatch(/step timeout after 500 ms.*process tree killed/);
+    expect(hung.heal.steps[0]?.detail).toMatch(/step timeout after 3000 ms.*process tree killed/);
     const tree = JSON.parse(readFileSync(pids, "utf8")) as { child: number; grandchild: number };
     expect(isGone(tree.child)).toBe(true);
     expect(isGone(tree.grandchild)).toBe(true);
