@@ -66,6 +66,10 @@ export function pendingPath(settings: HistorySettings): string {
 /**
  * Records one tick's events (the first is its `tick` event). Quiet ticks extend the pending span
  * without opening SQLite; anything else is written in one transaction.
+ *
+ * The caller holds the tick lock, and only ticks write the pending file, so extending a span needs no
+ * history lock: readers see the old or the new file (an atomic rename), and whatever touches SQLite (a
+ * flush, a reader) takes the history lock. A healthy tick costs one read and one atomic write.
  */
 export async function recordTick(
   settings: HistorySettings,
@@ -76,13 +80,20 @@ export async function recordTick(
   const [tick, ...rest] = events;
   if (tick?.kind !== "tick")
     throw new UpkeepError("E_INTERNAL", "a tick's history must start with its tick event");
+  const quiet = rest.length === 0 && tick.timedOut !== true;
+  const maxGap = COVER_INTERVALS * settings.intervalMs;
+  const extend = (pending: TickEvent | undefined): TickEvent | undefined =>
+    quiet && pending !== undefined && extendsSpan(pending, tick, maxGap)
+      ? { ...pending, more: [...(pending.more ?? []), tick.at - pending.at] }
+      : undefined;
+  const full = (span: TickEvent): boolean => (span.more?.length ?? 0) + 1 >= MAX_SPAN_TICKS;
+  const fast = extend(await readPending(settings)); // an unreadable one is reported under the lock below
+  if (fast !== undefined && !full(fast)) return writePending(settings, fast);
   await withHistoryLock(settings, async () => {
     const pending = await readPending(settings, logger);
-    const quiet = rest.length === 0 && tick.timedOut !== true;
-    const maxGap = COVER_INTERVALS * settings.intervalMs;
-    if (quiet && pending !== undefined && extendsSpan(pending, tick, maxGap)) {
-      const span: TickEvent = { ...pending, more: [...(pending.more ?? []), tick.at - pending.at] };
-      if ((span.more?.length ?? 0) + 1 < MAX_SPAN_TICKS) return writePending(settings, span);
+    const span = extend(pending);
+    if (span !== undefined) {
+      if (!full(span)) return writePending(settings, span);
       await write(settings, [span], now);
       return rm(pendingPath(settings), { force: true });
     }
