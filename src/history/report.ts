@@ -43,6 +43,8 @@ export interface ServiceUptime {
   /** upMs / observedMs; null when nothing was observed. */
   readonly uptime: number | null;
   readonly incidents: readonly Incident[];
+  /** How the incidents ended: the share healed by upkeep against fixed by hand is the manual work saved. */
+  readonly ended: Readonly<Record<IncidentEnd, number>>;
   /** Mean duration of the incidents that ended. */
   readonly mttrMs: number | null;
   /** Time up / incidents begun in the window. */
@@ -173,6 +175,12 @@ function serviceReport(
     unknownMs: Math.max(0, until - since - observedMs),
     uptime: observedMs === 0 ? null : time.up / observedMs,
     incidents,
+    ended: {
+      healed: incidents.filter((i) => i.ended === "healed").length,
+      recovered: incidents.filter((i) => i.ended === "recovered").length,
+      "by-hand": incidents.filter((i) => i.ended === "by-hand").length,
+      ongoing: incidents.filter((i) => i.ended === "ongoing").length,
+    },
     mttrMs: mean(ended.map((i) => i.durationMs)),
     mtbfMs: begun === 0 ? null : time.up / begun,
     heals: {

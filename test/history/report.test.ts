@@ -34,6 +34,8 @@ describe("a simulated month, checked to the second", () => {
       [at(20, 3), at(20, 5), 2 * HOUR, "by-hand", 3],
       [at(29, 23), null, 55 * MINUTE, "ongoing", 1],
     ]);
+    // The manual work upkeep saved: one healed by upkeep, one fixed by hand.
+    expect(api.ended).toEqual({ healed: 1, recovered: 2, "by-hand": 1, ongoing: 1 });
     expect(api.incidents[1]?.cause).toBe("connect ECONNREFUSED");
     expect(api.incidents[3]?.cause).toBe(`down at ${new Date(at(20, 3)).toISOString()}`);
   });

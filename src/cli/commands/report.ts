@@ -122,7 +122,7 @@ function serviceText(s: ServiceUptime): string[] {
   const lines = [
     `${s.title} (${s.id}): uptime ${pct(s.uptime)} of ${dur(s.observedMs)} observed` +
       ` (down ${dur(s.downMs)}, blocked ${dur(s.blockedMs)}, unknown ${dur(s.unknownMs)})`,
-    `  incidents: ${s.incidents.length}, MTTR ${dur(s.mttrMs)}, MTBF ${dur(s.mtbfMs)}, detection to healed ${dur(s.detectToHealedMs)}`,
+    `  incidents: ${s.incidents.length}${endings(s)}, MTTR ${dur(s.mttrMs)}, MTBF ${dur(s.mtbfMs)}, detection to healed ${dur(s.detectToHealedMs)}`,
     `  heals: ${s.heals.attempted} attempted, ${s.heals.healed} succeeded, ${s.heals.failed} failed` +
       `${s.heals.forced > 0 ? ` (${s.heals.forced} forced)` : ""}; not healed: ${refused === "" ? "none" : refused}`,
     `  alerts sent: ${alerts === "" ? "none" : alerts}`,
@@ -133,6 +133,13 @@ function serviceText(s: ServiceUptime): string[] {
         `${ENDED[i.ended] ?? i.ended}${i.heals > 0 ? ` (${i.heals} heal${i.heals === 1 ? "" : "s"})` : ""}`,
     );
   return lines;
+}
+
+function endings(s: ServiceUptime): string {
+  const parts = (["healed", "recovered", "by-hand", "ongoing"] as const)
+    .filter((k) => s.ended[k] > 0)
+    .map((k) => `${s.ended[k]} ${ENDED[k] ?? k}`);
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
 export function reportText(report: Report, config: Config): string {
@@ -162,6 +169,9 @@ const CSV_COLUMNS = [
   "blocked_s",
   "unknown_s",
   "incidents",
+  "healed_by_upkeep",
+  "recovered_by_itself",
+  "fixed_by_hand",
   "mttr_s",
   "mtbf_s",
   "heals_attempted",
@@ -185,6 +195,9 @@ export function reportCsv(report: Report): string {
     seconds(s.blockedMs),
     seconds(s.unknownMs),
     String(s.incidents.length),
+    String(s.ended.healed),
+    String(s.ended.recovered),
+    String(s.ended["by-hand"]),
     seconds(s.mttrMs),
     seconds(s.mtbfMs),
     String(s.heals.attempted),
