@@ -8,7 +8,14 @@ import { formatDuration, parseDuration } from "../../duration.js";
 import { ExitCode } from "../../errors.js";
 import { computeReport, type Report, type ServiceUptime } from "../../history/report.js";
 import { readHistory } from "../../runtime/history-store.js";
-import { chooseFormat, commandFlags } from "../args.js";
+import {
+  chooseFormat,
+  commandFlags,
+  FORMAT_OPTION,
+  HELP_OPTION,
+  RULES_OPTION,
+  STATE_DIR_OPTION,
+} from "../args.js";
 import { loadConfigOrReport, unknownService } from "../load-config.js";
 
 const HELP = `Usage: upkeep report [options]
@@ -30,12 +37,12 @@ Exit codes: 0, or 2 on bad rules, a bad flag or an unreadable history.
 `;
 
 const OPTIONS = {
+  ...RULES_OPTION,
+  ...STATE_DIR_OPTION,
+  ...FORMAT_OPTION,
+  ...HELP_OPTION,
   since: { type: "string" },
   service: { type: "string", multiple: true },
-  rules: { type: "string" },
-  "state-dir": { type: "string" },
-  format: { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
