@@ -6,6 +6,7 @@
 
 const $ = (id) => document.getElementById(id);
 let loading = false;
+let again = false;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -216,7 +217,11 @@ function render(doc) {
 }
 
 async function load() {
-  if (loading) return;
+  // A change heard while a load runs is loaded right after it, not dropped.
+  if (loading) {
+    again = true;
+    return;
+  }
   loading = true;
   try {
     const res = await fetch("/api/page", { headers: { accept: "application/json" } });
@@ -226,6 +231,10 @@ async function load() {
     $("summary").textContent = `Could not load the status: ${error.message}`;
   } finally {
     loading = false;
+    if (again) {
+      again = false;
+      load();
+    }
   }
 }
 

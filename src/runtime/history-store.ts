@@ -128,11 +128,16 @@ export async function readHistory(
   const kinds = options.kinds ?? HISTORY_KINDS;
   return withHistoryLock(settings, async () => {
     const pending = await readPending(settings, options.logger);
+    // A span row is filed under its first tick but may reach MAX_SPAN_TICKS intervals further.
+    const from =
+      options.since === undefined
+        ? 0
+        : options.since - MAX_SPAN_TICKS * COVER_INTERVALS * settings.intervalMs;
     const rows = await withDb(settings, { create: false }, (db) =>
       db
         .all(
           `SELECT body FROM events WHERE at >= ? AND kind IN (${kinds.map(() => "?").join(", ")}) ORDER BY at, id`,
-          [options.since ?? 0, ...kinds],
+          [from, ...kinds],
         )
         .map((row) => JSON.parse(String(row.body)) as HistoryEvent),
     );
@@ -143,21 +148,42 @@ export async function readHistory(
   });
 }
 
+/**
+ * The history lock. Its holder's death frees it at once; a live holder keeps it for up to 10 minutes
+ * (not the 30 s of other short sections): the WebAssembly engine clears SQLite's own lock directory
+ * when it opens the file, which is only safe while no other process can have it open.
+ */
 function withHistoryLock<T>(settings: HistorySettings, fn: () => Promise<T>): Promise<T> {
-  return withLock(`${settings.file}.access`, fn, { owner: "upkeep history", timeoutMs: 15_000 });
+  return withLock(`${settings.file}.access`, fn, {
+    owner: "upkeep history",
+    timeoutMs: 15_000,
+    staleMs: 10 * 60_000,
+  });
 }
 
 async function write(settings: HistorySettings, events: readonly HistoryEvent[], now: number): Promise<void> {
   await withDb(settings, { create: true }, (db) => {
     db.exec("BEGIN IMMEDIATE");
     try {
-      for (const event of events)
-        db.run("INSERT OR IGNORE INTO events (at, kind, service, body) VALUES (?, ?, ?, ?)", [
-          event.at,
-          event.kind,
-          serviceOf(event),
-          JSON.stringify(event),
-        ]);
+      for (const event of events) {
+        const body = JSON.stringify(event);
+        // A tick row sent again (killed after a commit, before the pending file went) is stored once;
+        // when it is a span that has grown since, the longer one wins.
+        if (event.kind === "tick")
+          db.run(
+            `INSERT INTO events (at, kind, service, body) VALUES (?, 'tick', NULL, ?)
+             ON CONFLICT (at) WHERE kind = 'tick' DO UPDATE SET body = excluded.body
+             WHERE json_array_length(excluded.body, '$.more') > coalesce(json_array_length(body, '$.more'), 0)`,
+            [event.at, body],
+          );
+        else
+          db.run("INSERT INTO events (at, kind, service, body) VALUES (?, ?, ?, ?)", [
+            event.at,
+            event.kind,
+            serviceOf(event),
+            body,
+          ]);
+      }
       db.run("DELETE FROM events WHERE at < ?", [now - settings.retentionMs]);
       db.exec("COMMIT");
     } catch (error) {

@@ -163,6 +163,42 @@ describe.each(["default", "wasm"])("history store (%s engine)", (engine) => {
     expect(ticks).toEqual([0, 5 * MIN, 10 * MIN, 15 * MIN]);
   });
 
+  it("a span sent again after it grew replaces the shorter stored one, never the other way", async () => {
+    const span = (n: number): Tick => ({
+      ...tick(T0),
+      more: Array.from({ length: n - 1 }, (_, i) => (i + 1) * 5 * MIN),
+    });
+    const status = (at: number): HistoryEvent => ({
+      kind: "status",
+      at,
+      service: "api",
+      from: "up",
+      to: "down",
+      detail: "x",
+    });
+    await recordTick(settings, [span(3), status(T0 + 10 * MIN)], T0 + 10 * MIN);
+    await recordTick(settings, [span(4), status(T0 + 15 * MIN)], T0 + 15 * MIN);
+    await recordTick(settings, [span(2), status(T0 + 20 * MIN)], T0 + 20 * MIN);
+    const ticks = (await readHistory(settings))
+      .filter((e) => e.kind === "tick")
+      .map((e) => (e.at - T0) / MIN);
+    expect(ticks).toEqual([0, 5, 10, 15]);
+  });
+
+  it("readHistory({ since }) includes the ticks of a span that began before `since`", async () => {
+    for (let i = 0; i < 6; i++) await recordTick(settings, [tick(T0 + i * 5 * MIN)], T0 + i * 5 * MIN);
+    await recordTick(
+      settings,
+      [
+        tick(T0 + 30 * MIN, "down"),
+        { kind: "status", at: T0 + 30 * MIN, service: "api", from: "up", to: "down", detail: "x" },
+      ],
+      T0 + 30 * MIN,
+    );
+    const ticks = (await readHistory(settings, { since: T0 + 12 * MIN })).filter((e) => e.kind === "tick");
+    expect(ticks.map((e) => (e.at - T0) / MIN)).toEqual([15, 20, 25, 30]);
+  });
+
   it("prunes events older than the retention in the same write", async () => {
     const short = { ...settings, retentionMs: 60 * MIN };
     const status = (at: number): HistoryEvent => ({
