@@ -121,6 +121,54 @@ export function computeReport(events: readonly HistoryEvent[], options: ReportOp
   };
 }
 
+export interface Segment {
+  readonly status: ServiceStatus;
+  readonly from: number;
+  readonly to: number;
+}
+
+function samplesOf(ticks: readonly Tick[], id: string): Sample[] {
+  return ticks.flatMap((t) => {
+    const o = Object.hasOwn(t.observed, id) ? t.observed[id] : undefined;
+    return o === undefined ? [] : [{ at: t.at, o, trigger: t.trigger }];
+  });
+}
+
+/**
+ * What the ticks vouch for, as segments of one status: each tick from its start until the next tick
+ * that probed the service, for at most 1.5 intervals (and not past `until`); a service a heal brought
+ * back is down from the tick's start until the heal finished.
+ */
+function segmentsOf(samples: readonly Sample[], intervalMs: number, until: number): Segment[] {
+  const out: Segment[] = [];
+  samples.forEach((sample, i) => {
+    const next = samples[i + 1];
+    const cap = sample.at + COVER_INTERVALS * intervalMs;
+    const end = Math.min(next === undefined ? until : next.at, cap);
+    if (sample.o.f !== undefined && sample.o.up !== undefined) {
+      const back = Math.min(Math.max(sample.o.up, sample.at), end);
+      out.push(
+        { status: sample.o.f, from: sample.at, to: back },
+        { status: sample.o.s, from: back, to: end },
+      );
+    } else out.push({ status: sample.o.s, from: sample.at, to: end });
+  });
+  return out.filter((s) => s.to > s.from);
+}
+
+/** The segments of every service in one pass over the events (the status page's uptime bars). */
+export function coverage(
+  events: readonly HistoryEvent[],
+  options: { readonly ids: readonly string[]; readonly intervalMs: number; readonly until: number },
+): Map<string, Segment[]> {
+  const ticks = expandTicks(events)
+    .filter((e): e is Tick => e.kind === "tick")
+    .sort((a, b) => a.at - b.at);
+  return new Map(
+    options.ids.map((id) => [id, segmentsOf(samplesOf(ticks, id), options.intervalMs, options.until)]),
+  );
+}
+
 function serviceReport(
   svc: { id: string; title: string },
   events: readonly HistoryEvent[],
@@ -128,29 +176,16 @@ function serviceReport(
   options: ReportOptions,
 ): ServiceUptime {
   const { since, until } = options;
-  const samples: Sample[] = ticks.flatMap((t) => {
-    const o = Object.hasOwn(t.observed, svc.id) ? t.observed[svc.id] : undefined;
-    return o === undefined ? [] : [{ at: t.at, o, trigger: t.trigger }];
-  });
+  const samples = samplesOf(ticks, svc.id);
   const mine = events.filter((e) => "service" in e && e.service === svc.id);
   const heals = mine.filter((e): e is Heal => e.kind === "heal");
   const refusals = mine.filter((e): e is Refusal => e.kind === "refusal");
   const time = { up: 0, down: 0, blocked: 0 };
-  const add = (status: ServiceStatus, from: number, to: number): void => {
-    const a = Math.max(from, since);
-    const b = Math.min(to, until);
-    if (b > a) time[status] += b - a;
-  };
-  samples.forEach((sample, i) => {
-    const next = samples[i + 1];
-    const cap = sample.at + COVER_INTERVALS * options.intervalMs;
-    const end = Math.min(next === undefined ? until : next.at, cap);
-    if (sample.o.f !== undefined && sample.o.up !== undefined) {
-      const back = Math.min(Math.max(sample.o.up, sample.at), end);
-      add(sample.o.f, sample.at, back);
-      add(sample.o.s, back, end);
-    } else add(sample.o.s, sample.at, end);
-  });
+  for (const segment of segmentsOf(samples, options.intervalMs, until)) {
+    const a = Math.max(segment.from, since);
+    const b = Math.min(segment.to, until);
+    if (b > a) time[segment.status] += b - a;
+  }
   const observedMs = time.up + time.down + time.blocked;
   const incidents = findIncidents(svc.id, samples, mine, heals, refusals).filter(
     (inc) => (inc.end ?? Number.POSITIVE_INFINITY) > since && inc.start < until,
@@ -224,9 +259,10 @@ function findIncidents(
     });
     open = undefined;
   };
+  const healedAt = new Map(heals.filter((h) => h.outcome === "healed").map((h) => [h.at, h]));
   for (const sample of samples) {
     const first = sample.o.f ?? sample.o.s;
-    const healedHere = heals.find((h) => h.at === sample.at && h.outcome === "healed");
+    const healedHere = healedAt.get(sample.at);
     if (first !== "up") {
       open ??= { start: sample.at, cause: causeAt(sample.at), lastFailedAt: sample.at };
       open.lastFailedAt = sample.at;

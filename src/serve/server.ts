@@ -68,6 +68,15 @@ export function serveHandler(options: ServeOptions): {
   close: () => void;
 } {
   const streams = new Set<ServerResponse>();
+  // Every open tab reloads the page document after each tick: requests that arrive while one is being
+  // computed share it.
+  let building: Promise<unknown> | undefined;
+  const page = (): Promise<unknown> => {
+    building ??= pageDocument(options.config, { actions: options.actions, now: now() }).finally(() => {
+      building = undefined;
+    });
+    return building;
+  };
   let timer: NodeJS.Timeout | undefined;
   let signature = "";
   const now = options.now ?? Date.now;
@@ -121,7 +130,7 @@ export function serveHandler(options: ServeOptions): {
       case "/api/status":
         return send(res, 200, await statusDocument(options.config, now(), () => undefined));
       case "/api/page":
-        return send(res, 200, await pageDocument(options.config, { actions: options.actions, now: now() }));
+        return send(res, 200, await page());
       case "/api/report":
         return report(res, url);
       case "/api/events":

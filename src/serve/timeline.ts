@@ -1,10 +1,10 @@
 /**
  * The status page's uptime bars (pure): a window cut into equal buckets, each with the time a service
- * was observed up, down or blocked in it, computed by the same report code as `upkeep report`, so a bar
- * and the report never disagree.
+ * was observed up, down or blocked in it, from the same coverage segments as `upkeep report`, so a bar
+ * and the report never disagree (a test holds them to each other).
  */
-import { expandTicks, type HistoryEvent } from "../history/events.js";
-import { computeReport } from "../history/report.js";
+import type { HistoryEvent } from "../history/events.js";
+import { coverage, type Segment } from "../history/report.js";
 
 export interface Bucket {
   readonly from: number;
@@ -38,33 +38,45 @@ export function uptimeBars(
     readonly bars?: readonly BarSpec[];
   },
 ): Record<string, Record<string, Bucket[]>> {
-  const sorted = expandTicks(events).sort((a, b) => a.at - b.at);
+  const segments = coverage(events, {
+    ids: options.services.map((s) => s.id),
+    intervalMs: options.intervalMs,
+    until: options.until,
+  });
   const out: Record<string, Record<string, Bucket[]>> = {};
-  for (const s of options.services) out[s.id] = {};
-  for (const bar of options.bars ?? BARS) {
-    const size = bar.windowMs / bar.buckets;
-    const start = options.until - bar.windowMs;
-    for (let i = 0; i < bar.buckets; i++) {
-      const from = start + i * size;
-      const to = from + size;
-      const report = computeReport(sorted, {
-        since: from,
-        until: to,
-        intervalMs: options.intervalMs,
-        services: options.services,
-      });
-      for (const s of report.services) {
-        const bars = out[s.id] as Record<string, Bucket[]>;
-        (bars[bar.name] ??= []).push({
-          from,
-          to,
-          upMs: s.upMs,
-          downMs: s.downMs,
-          blockedMs: s.blockedMs,
-          unknownMs: s.unknownMs,
-        });
-      }
-    }
+  for (const s of options.services) {
+    const own: Record<string, Bucket[]> = {};
+    for (const bar of options.bars ?? BARS)
+      own[bar.name] = bucketsOf(segments.get(s.id) ?? [], bar, options.until);
+    out[s.id] = own;
   }
   return out;
+}
+
+/** Adds each segment's overlap to the buckets it crosses: one pass, whatever the number of buckets. */
+function bucketsOf(segments: readonly Segment[], bar: BarSpec, until: number): Bucket[] {
+  const size = bar.windowMs / bar.buckets;
+  const start = until - bar.windowMs;
+  const time = Array.from({ length: bar.buckets }, () => ({ up: 0, down: 0, blocked: 0 }));
+  for (const seg of segments) {
+    const from = Math.max(seg.from, start);
+    const to = Math.min(seg.to, until);
+    if (to <= from) continue;
+    const first = Math.floor((from - start) / size);
+    const last = Math.min(bar.buckets - 1, Math.floor((to - start) / size));
+    for (let i = first; i <= last; i++) {
+      const a = Math.max(from, start + i * size);
+      const b = Math.min(to, start + (i + 1) * size);
+      const cell = time[i];
+      if (b > a && cell !== undefined) cell[seg.status] += b - a;
+    }
+  }
+  return time.map((t, i) => ({
+    from: start + i * size,
+    to: start + (i + 1) * size,
+    upMs: t.up,
+    downMs: t.down,
+    blockedMs: t.blocked,
+    unknownMs: size - t.up - t.down - t.blocked,
+  }));
 }
