@@ -27,6 +27,8 @@ export type HistoryEvent =
       readonly at: number;
       readonly finishedAt: number;
       readonly trigger: TickTrigger;
+      /** The time between ticks it was scheduled at (ms); absent in older rows: runtime.interval. */
+      readonly interval?: number;
       /** Every service the tick probed. */
       readonly observed: Readonly<Record<string, Observed>>;
       readonly timedOut?: boolean;
@@ -150,11 +152,12 @@ export function expandTicks(events: readonly HistoryEvent[]): HistoryEvent[] {
 /**
  * Whether `tick` can join the quiet span `span`: nothing but the tick itself happened, it saw every
  * service as the span did, with the same trigger, and it came no later than `maxGapMs` after the
- * span's last tick (a longer gap is a missed tick and must stay visible).
+ * span's last tick plus 1.5 of its interval (a longer gap is a missed tick and must stay visible).
  */
-export function extendsSpan(span: TickEvent, tick: TickEvent, maxGapMs: number): boolean {
+export function extendsSpan(span: TickEvent, tick: TickEvent, intervalMs: number): boolean {
   const last = span.at + (span.more?.[span.more.length - 1] ?? 0);
-  if (tick.at <= last || tick.at - last > maxGapMs) return false;
+  const maxGapMs = COVER_INTERVALS * (tick.interval ?? intervalMs);
+  if (tick.at <= last || tick.at - last > maxGapMs || span.interval !== tick.interval) return false;
   if (span.trigger !== tick.trigger || span.timedOut === true || tick.timedOut === true) return false;
   return sameObserved(span.observed, tick.observed);
 }

@@ -9,9 +9,9 @@ import type { HistoryEvent, Observed, TickTrigger } from "./events.js";
 export function tickEvents(
   report: TickReport,
   before: UpkeepState,
-  trigger: TickTrigger,
-  forcedBy?: string,
+  tick: { readonly trigger: TickTrigger; readonly intervalMs: number; readonly forcedBy?: string },
 ): HistoryEvent[] {
+  const { trigger, forcedBy } = tick;
   const at = report.startedAt;
   const events: HistoryEvent[] = [];
   const observed: Record<string, Observed> = {};
@@ -68,6 +68,7 @@ export function tickEvents(
     at,
     finishedAt: report.finishedAt,
     trigger,
+    interval: tick.intervalMs,
     observed,
     ...(report.timedOut ? { timedOut: true } : {}),
   });

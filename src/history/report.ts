@@ -92,6 +92,8 @@ interface Sample {
   readonly at: number;
   readonly o: Observed;
   readonly trigger: string;
+  /** The interval its tick was scheduled at, when the tick recorded one. */
+  readonly interval: number | undefined;
 }
 
 type Tick = Extract<HistoryEvent, { kind: "tick" }>;
@@ -130,7 +132,7 @@ export interface Segment {
 function samplesOf(ticks: readonly Tick[], id: string): Sample[] {
   return ticks.flatMap((t) => {
     const o = Object.hasOwn(t.observed, id) ? t.observed[id] : undefined;
-    return o === undefined ? [] : [{ at: t.at, o, trigger: t.trigger }];
+    return o === undefined ? [] : [{ at: t.at, o, trigger: t.trigger, interval: t.interval }];
   });
 }
 
@@ -143,7 +145,7 @@ function segmentsOf(samples: readonly Sample[], intervalMs: number, until: numbe
   const out: Segment[] = [];
   samples.forEach((sample, i) => {
     const next = samples[i + 1];
-    const cap = sample.at + COVER_INTERVALS * intervalMs;
+    const cap = sample.at + COVER_INTERVALS * (sample.interval ?? intervalMs);
     const end = Math.min(next === undefined ? until : next.at, cap);
     if (sample.o.f !== undefined && sample.o.up !== undefined) {
       const back = Math.min(Math.max(sample.o.up, sample.at), end);
@@ -315,8 +317,10 @@ function scheduleGaps(
   for (let i = 1; i < scheduled.length; i++) {
     const from = (scheduled[i - 1] as Tick).at;
     const to = (scheduled[i] as Tick).at;
-    const n = Math.round((to - from) / options.intervalMs) - 1;
-    if (to - from > COVER_INTERVALS * options.intervalMs && n > 0) {
+    // Judged by the interval the earlier tick was scheduled at (`watch --interval` may differ from the rules).
+    const interval = (scheduled[i - 1] as Tick).interval ?? options.intervalMs;
+    const n = Math.round((to - from) / interval) - 1;
+    if (to - from > COVER_INTERVALS * interval && n > 0) {
       gaps.push({ from, to, missed: n });
       missed += n;
     }

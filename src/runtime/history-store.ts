@@ -81,9 +81,8 @@ export async function recordTick(
   if (tick?.kind !== "tick")
     throw new UpkeepError("E_INTERNAL", "a tick's history must start with its tick event");
   const quiet = rest.length === 0 && tick.timedOut !== true;
-  const maxGap = COVER_INTERVALS * settings.intervalMs;
   const extend = (pending: TickEvent | undefined): TickEvent | undefined =>
-    quiet && pending !== undefined && extendsSpan(pending, tick, maxGap)
+    quiet && pending !== undefined && extendsSpan(pending, tick, settings.intervalMs)
       ? { ...pending, more: [...(pending.more ?? []), tick.at - pending.at] }
       : undefined;
   const full = (span: TickEvent): boolean => (span.more?.length ?? 0) + 1 >= MAX_SPAN_TICKS;

@@ -31,6 +31,8 @@ export interface SessionOptions {
   readonly by?: string;
   /** What started the tick, for the history (default `run`). */
   readonly trigger?: TickTrigger;
+  /** The time between ticks this tick belongs to (`watch --interval`; default runtime.interval). */
+  readonly intervalMs?: number;
 }
 
 export function handlerSettings(config: Config): HandlerSettings {
@@ -129,7 +131,11 @@ async function recordHistory(
       import("./history-store.js"),
     ]);
     const events = redactValue(
-      tickEvents(report, before, options.trigger ?? "run", options.by),
+      tickEvents(report, before, {
+        trigger: options.trigger ?? "run",
+        intervalMs: options.intervalMs ?? config.runtime.intervalMs,
+        ...(options.by === undefined ? {} : { forcedBy: options.by }),
+      }),
       deps.redactor,
     );
     await recordTick(

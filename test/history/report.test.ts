@@ -70,6 +70,25 @@ describe("a simulated month, checked to the second", () => {
 });
 
 describe("edge cases", () => {
+  it("judges coverage and missed ticks by the interval each tick was scheduled at (`watch --interval 10m`)", () => {
+    const ticks: HistoryEvent[] = Array.from({ length: 144 }, (_, i) => ({
+      kind: "tick" as const,
+      at: S + i * 10 * MINUTE,
+      finishedAt: S + i * 10 * MINUTE + SECOND,
+      trigger: "watch" as const,
+      interval: 10 * MINUTE,
+      observed: { api: { s: "up" as const } },
+    }));
+    const report = computeReport(ticks, {
+      since: S,
+      until: S + DAY,
+      intervalMs: 5 * MINUTE, // the rules' runtime.interval
+      services: [{ id: "api", title: "API" }],
+    });
+    expect(report.ticks).toEqual({ count: 144, scheduled: 144, missed: 0 });
+    expect(report.services[0]).toMatchObject({ upMs: DAY, unknownMs: 0, uptime: 1 });
+  });
+
   it("nothing observed: no uptime, no MTTR", () => {
     const report = computeReport([], {
       since: S,

@@ -117,6 +117,17 @@ describe.each(["default", "wasm"])("history store (%s engine)", (engine) => {
     expect(report.services[0]?.upMs).toBe(5 * MIN + 7.5 * MIN + 10 * MIN);
   });
 
+  it("a span follows the interval its ticks were scheduled at; a different interval starts a new one", async () => {
+    const every = (at: number, interval: number): Tick => ({ ...tick(at, "up", "watch"), interval });
+    for (let i = 0; i < 4; i++)
+      await recordTick(settings, [every(T0 + i * 10 * MIN, 10 * MIN)], T0 + i * 10 * MIN);
+    await recordTick(settings, [every(T0 + 35 * MIN, 5 * MIN)], T0 + 35 * MIN);
+    const pending = JSON.parse(await readFile(pendingPath(settings), "utf8")) as { tick: Tick };
+    expect(pending.tick).toMatchObject({ at: T0 + 35 * MIN, interval: 5 * MIN });
+    const ticks = (await readHistory(settings)).map((e) => (e.at - T0) / MIN);
+    expect(ticks).toEqual([0, 10, 20, 30, 35]);
+  });
+
   it("a different trigger or a manual heal tick starts a new span", async () => {
     await recordTick(settings, [tick(T0)], T0);
     await recordTick(settings, [tick(T0 + 1 * MIN, "up", "heal")], T0 + MIN);

@@ -99,7 +99,11 @@ export async function run(argv: string[]): Promise<number> {
         const { report } = await runSession(
           config,
           { clock: systemClock, logger, env, redactor },
-          { dryRun: false, trigger: "watch" },
+          {
+            dryRun: false,
+            trigger: "watch",
+            intervalMs: intervalFlag ?? config.runtime.intervalMs,
+          },
         );
         const out =
           format === "json" ? `${JSON.stringify(tickJson(report))}\n` : `${formatTickText(report)}\n`;
