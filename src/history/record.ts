@@ -9,9 +9,16 @@ import type { HistoryEvent, Observed, TickTrigger } from "./events.js";
 export function tickEvents(
   report: TickReport,
   before: UpkeepState,
-  tick: { readonly trigger: TickTrigger; readonly intervalMs: number; readonly forcedBy?: string },
+  tick: {
+    readonly trigger: TickTrigger;
+    readonly intervalMs: number;
+    /** Who asked for a manual heal (`upkeep heal --by`, the status page), or forced one. */
+    readonly by?: string;
+    /** The service a manual `upkeep heal` was for. */
+    readonly healOf?: { readonly service: string; readonly forced: boolean };
+  },
 ): HistoryEvent[] {
-  const { trigger, forcedBy } = tick;
+  const { trigger, by } = tick;
   const at = report.startedAt;
   const events: HistoryEvent[] = [];
   const observed: Record<string, Observed> = {};
@@ -42,7 +49,7 @@ export function tickEvents(
         reason: s.heal.reason,
         trial: ran.trial,
         forced: ran.forced,
-        ...(ran.forced && forcedBy !== undefined ? { by: forcedBy } : {}),
+        ...((ran.forced || trigger === "heal") && by !== undefined ? { by } : {}),
         startedAt: ran.startedAt,
         finishedAt: ran.finishedAt,
         steps: s.heal.steps.map((step) => ({
@@ -72,6 +79,17 @@ export function tickEvents(
     observed,
     ...(report.timedOut ? { timedOut: true } : {}),
   });
+  if (tick.healOf !== undefined && by !== undefined) {
+    const target = report.services.find((s) => s.id === tick.healOf?.service);
+    events.push({
+      kind: "command",
+      at,
+      command: tick.healOf.forced ? "heal --force" : "heal",
+      service: tick.healOf.service,
+      by,
+      detail: target === undefined ? "" : `${target.heal.outcome}: ${target.heal.reason}`,
+    });
+  }
   for (const [service, decisions] of Object.entries(report.breakerDecisions)) {
     for (const { type, ...detail } of decisions)
       events.push({ kind: "breaker", at, service, decision: type, detail });

@@ -134,7 +134,10 @@ async function recordHistory(
       tickEvents(report, before, {
         trigger: options.trigger ?? "run",
         intervalMs: options.intervalMs ?? config.runtime.intervalMs,
-        ...(options.by === undefined ? {} : { forcedBy: options.by }),
+        ...(options.by === undefined ? {} : { by: options.by }),
+        ...(options.trigger === "heal" && options.only?.[0] !== undefined
+          ? { healOf: { service: options.only[0], forced: (options.force?.length ?? 0) > 0 } }
+          : {}),
       }),
       deps.redactor,
     );

@@ -114,7 +114,7 @@ describe("upkeep heal", () => {
       await release();
     }
     expect((await heal("webb")).stderr).toContain('did you mean "web"');
-    for (const args of [[], ["web", "extra"], ["web", "--by", "x"], ["web", "--format", "yaml"]])
+    for (const args of [[], ["web", "extra"], ["web", "--by", " "], ["web", "--format", "yaml"]])
       expect((await heal(...args)).code).toBe(2);
     expect(f.fixes()).toBe(0);
   });

@@ -345,6 +345,17 @@ describe.skipIf(!BUILT)("upkeep serve: the JSON API of the real command", () => 
     expect(answer.status).toBe(200);
     expect(answer.json()).toMatchObject({ action: "breaker-reset", exitCode: 0 });
     expect(await commands(world)).toEqual([["breaker reset", "api", "alice (upkeep serve)"]]);
+
+    // "Heal now" (not forced): the stub is not running, so the heal starts it; recorded with who asked.
+    const healed = await act(
+      port,
+      "heal",
+      { service: "api", by: "bob" },
+      { authorization: `Bearer ${token}` },
+    );
+    expect(healed.status).toBe(200);
+    expect(healed.json()).toMatchObject({ action: "heal", exitCode: 0 });
+    expect((await commands(world)).slice(1)).toEqual([["heal", "api", "bob (upkeep serve)"]]);
   });
 
   it("with --actions and the token, adds a silence and removes it again, as /api/status shows", async () => {

@@ -29,7 +29,8 @@ Options:
   --force            bypass the cooldown and the heal budget (the heal still counts), and heal even
                      when the probe passes (a restart); an OPEN breaker or a maintenance window that
                      pauses healing still refuse: \`upkeep breaker reset SERVICE\` first
-  --by NAME          who forced it, recorded in the heal history (default: the OS user name)
+  --by NAME          who asked for it (or forced it), recorded in the heal history and the event
+                     history (default: the OS user name)
   --dry-run          show the steps it would run; run nothing, change nothing
   --rules DIR        rules directory (default ./rules, env UPKEEP_RULES)
   --state-dir DIR    state directory (env UPKEEP_STATE_DIR)
@@ -77,8 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   if (id === undefined) return usage("which service? upkeep heal SERVICE");
   if (extra.length > 0) return usage(`unexpected argument "${extra[0]}"`);
   const force = values.force === true;
-  if (values.by !== undefined && (!force || values.by.trim() === ""))
-    return usage(force ? "--by needs a name" : "--by only goes with --force");
+  if (values.by !== undefined && values.by.trim() === "") return usage("--by needs a name");
   const format = chooseFormat(values.format, ["text", "json"] as const, "text");
   if (!format.ok) return usage(format.message);
 
@@ -89,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
   const service = config.services.find((s) => s.id === id) as ServiceConfig;
   if (!service.enabled) return usage(`"${id}" is disabled in the rules (enabled: false)`);
   const dryRun = values["dry-run"] === true;
-  const by = force ? (values.by ?? osUser()) : undefined;
+  const by = values.by ?? osUser();
   return heal(config, env, id, {
     dryRun,
     force,
