@@ -11,11 +11,10 @@ export async function recordCommand(
   entry: { command: string; service?: string; by: string; detail: string },
   now = Date.now(),
 ): Promise<void> {
-  const { history, intervalMs } = config.runtime;
-  if (!history.enabled) return;
+  if (!config.runtime.history.enabled) return;
   try {
-    const { recordEvents } = await import("../runtime/history-store.js");
-    await recordEvents({ ...history, intervalMs }, [{ kind: "command", at: now, ...entry }], now);
+    const { recordEvents, historySettings } = await import("../runtime/history-store.js");
+    await recordEvents(historySettings(config), [{ kind: "command", at: now, ...entry }], now);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`upkeep: warning: the history did not record \`${entry.command}\`: ${message}\n`);
@@ -24,11 +23,10 @@ export async function recordCommand(
 
 /** The status changes in the history, for `status` and `explain` (since when, last outage). */
 export async function statusChanges(config: Config): Promise<HistoryEvent[]> {
-  const { history, intervalMs } = config.runtime;
-  if (!history.enabled) return [];
+  if (!config.runtime.history.enabled) return [];
   try {
-    const { readHistory } = await import("../runtime/history-store.js");
-    return await readHistory({ ...history, intervalMs }, { kinds: ["status"] });
+    const { readHistory, historySettings } = await import("../runtime/history-store.js");
+    return await readHistory(historySettings(config), { kinds: ["status"] });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(

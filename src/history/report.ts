@@ -86,8 +86,6 @@ export interface ReportOptions {
   readonly services: readonly { readonly id: string; readonly title: string }[];
 }
 
-export { COVER_INTERVALS };
-
 interface Sample {
   readonly at: number;
   readonly o: Observed;

@@ -16,6 +16,7 @@
  */
 import { readFile, rm, stat } from "node:fs/promises";
 import type { Logger } from "../actions/types.js";
+import type { Config } from "../config/model.js";
 import { UpkeepError } from "../errors.js";
 import {
   COVER_INTERVALS,
@@ -58,6 +59,12 @@ CREATE INDEX IF NOT EXISTS events_at ON events(at);
 CREATE INDEX IF NOT EXISTS events_service_at ON events(service, at);
 CREATE UNIQUE INDEX IF NOT EXISTS events_tick_at ON events(at) WHERE kind = 'tick';
 `;
+
+/** The history settings of a Config: `runtime.history` and the schedule interval. */
+export function historySettings(config: Config): HistorySettings {
+  const { history, intervalMs } = config.runtime;
+  return { file: history.file, retentionMs: history.retentionMs, intervalMs };
+}
 
 export function pendingPath(settings: HistorySettings): string {
   return `${settings.file}.pending.json`;

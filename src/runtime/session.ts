@@ -126,7 +126,7 @@ async function recordHistory(
   const { history } = config.runtime;
   if (!history.enabled) return;
   try {
-    const [{ tickEvents }, { recordTick }] = await Promise.all([
+    const [{ tickEvents }, { recordTick, historySettings }] = await Promise.all([
       import("../history/record.js"),
       import("./history-store.js"),
     ]);
@@ -141,12 +141,7 @@ async function recordHistory(
       }),
       deps.redactor,
     );
-    await recordTick(
-      { ...history, intervalMs: config.runtime.intervalMs },
-      events,
-      report.startedAt,
-      deps.logger,
-    );
+    await recordTick(historySettings(config), events, report.startedAt, deps.logger);
   } catch (error) {
     deps.logger.error(
       {

@@ -7,7 +7,7 @@ import { statusDocument, type StatusDocument } from "../cli/commands/status.js";
 import { reportJson } from "../cli/commands/report.js";
 import { computeReport } from "../history/report.js";
 import type { HistoryEvent } from "../history/events.js";
-import { readHistory } from "../runtime/history-store.js";
+import { historySettings, readHistory } from "../runtime/history-store.js";
 import { BARS, uptimeBars, type Bucket } from "./timeline.js";
 
 export interface PageService {
@@ -30,11 +30,10 @@ export interface PageDocument {
 const DAY = 86_400_000;
 
 async function history(config: Config): Promise<{ events: HistoryEvent[]; error: string | null }> {
-  const { history: settings, intervalMs } = config.runtime;
-  if (!settings.enabled) return { events: [], error: null };
+  if (!config.runtime.history.enabled) return { events: [], error: null };
   try {
     return {
-      events: await readHistory({ ...settings, intervalMs }, { since: Date.now() - 31 * DAY }),
+      events: await readHistory(historySettings(config), { since: Date.now() - 31 * DAY }),
       error: null,
     };
   } catch (error) {

@@ -1,6 +1,7 @@
 // A world for the serve tests: a real stub service, rules whose exec heal restarts it, the BUILT CLI for
 // ticks, and `upkeep serve` as a real child process. Every process is killed in `close()`.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
+import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,13 +100,19 @@ rules:
     return result.config;
   }
 
-  cli(args: string[]): Promise<CliResult> {
+  /** The built CLI as a child this world kills in `close()`. */
+  private spawnCli(args: string[]): ChildProcessByStdio<null, Readable, Readable> {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO,
       env: cleanEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.children.add(child);
+    return child;
+  }
+
+  cli(args: string[]): Promise<CliResult> {
+    const child = this.spawnCli(args);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -129,16 +136,14 @@ rules:
     args: string[] = [],
     options: { listen?: string } = {},
   ): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
-    const child = spawn(
-      process.execPath,
-      [BIN, "serve", "--rules", this.rules, "--listen", options.listen ?? "127.0.0.1:0", ...args],
-      {
-        cwd: REPO,
-        env: cleanEnv(),
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    this.children.add(child);
+    const child = this.spawnCli([
+      "serve",
+      "--rules",
+      this.rules,
+      "--listen",
+      options.listen ?? "127.0.0.1:0",
+      ...args,
+    ]);
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));

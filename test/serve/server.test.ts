@@ -12,7 +12,7 @@ import { readHistory } from "../../src/runtime/history-store.js";
 import type { ActionResult } from "../../src/serve/actions.js";
 import { serveHandler, type ServeOptions } from "../../src/serve/server.js";
 import { waitFor } from "../actions/helpers.js";
-import { BUILT, ServeWorld } from "./helpers.js";
+import { BUILT, ServeWorld, type CliResult } from "./helpers.js";
 
 if (!BUILT) console.warn("serve server tests: skipped: dist/ is missing: run `npm run build` first");
 
@@ -434,21 +434,18 @@ describe.skipIf(!BUILT)("upkeep serve: the JSON API of the real command", () => 
     expect((await act(port, "reboot", {}, { authorization: "Bearer a-long-enough-token" })).status).toBe(401);
   });
 
-  it("refuses (exit 2) a token file others can read, telling to chmod 600 it", async () => {
+  /** `upkeep serve --actions` with a token file holding `text` in `mode`. */
+  async function serveWithTokenFile(text: string, mode: number): Promise<{ path: string } & CliResult> {
     await world.writeRules();
     const path = join(world.root, "serve.token");
-    writeFileSync(path, "a-long-enough-token-0123456789\n");
-    chmodSync(path, 0o644);
-    const result = await world.cli([
-      "serve",
-      "--rules",
-      world.rules,
-      "--listen",
-      "127.0.0.1:0",
-      "--actions",
-      "--token-file",
-      path,
-    ]);
+    writeFileSync(path, text);
+    chmodSync(path, mode);
+    const args = ["serve", "--rules", world.rules, "--listen", "127.0.0.1:0", "--actions"];
+    return { path, ...(await world.cli([...args, "--token-file", path])) };
+  }
+
+  it("refuses (exit 2) a token file others can read, telling to chmod 600 it", async () => {
+    const { path, ...result } = await serveWithTokenFile("a-long-enough-token-0123456789\n", 0o644);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe(
@@ -457,20 +454,7 @@ describe.skipIf(!BUILT)("upkeep serve: the JSON API of the real command", () => 
   });
 
   it("refuses (exit 2) a token shorter than 16 characters", async () => {
-    await world.writeRules();
-    const path = join(world.root, "serve.token");
-    writeFileSync(path, "short-token\n", { mode: 0o600 });
-    chmodSync(path, 0o600);
-    const result = await world.cli([
-      "serve",
-      "--rules",
-      world.rules,
-      "--listen",
-      "127.0.0.1:0",
-      "--actions",
-      "--token-file",
-      path,
-    ]);
+    const result = await serveWithTokenFile("short-token\n", 0o600);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/token file .* holds fewer than 16 characters/);

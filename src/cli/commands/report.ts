@@ -7,7 +7,7 @@ import type { Config } from "../../config/model.js";
 import { formatDuration, parseDuration } from "../../duration.js";
 import { ExitCode } from "../../errors.js";
 import { computeReport, type Report, type ServiceUptime } from "../../history/report.js";
-import { readHistory } from "../../runtime/history-store.js";
+import { historySettings, readHistory } from "../../runtime/history-store.js";
 import {
   chooseFormat,
   commandFlags,
@@ -84,8 +84,8 @@ export async function buildReport(
   config: Config,
   options: { since: number; until: number; only?: readonly string[] | undefined },
 ): Promise<Report> {
-  const { history, intervalMs } = config.runtime;
-  const events = await readHistory({ ...history, intervalMs });
+  const intervalMs = config.runtime.intervalMs;
+  const events = await readHistory(historySettings(config));
   const services = config.services
     .filter((s) => options.only === undefined || options.only.includes(s.id))
     .map((s) => ({ id: s.id, title: s.title }));
