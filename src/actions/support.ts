@@ -9,6 +9,7 @@ import { parseDuration } from "../duration.js";
 import { UpkeepError } from "../errors.js";
 import type { HandlerKind, JsonSchema } from "./types.js";
 import { isTimeoutReason } from "../runtime/http-request.js";
+import { redactOutput } from "../runtime/redact.js";
 
 const requireJson = createRequire(import.meta.url);
 
@@ -150,7 +151,8 @@ export function abortDetail(signal: AbortSignal): string {
   return isTimeoutReason(signal.reason) ? "timed out" : "aborted";
 }
 
+/** A child's or endpoint's words for a detail: redacted before the cut, so no secret prefix survives it. */
 export function firstLine(text: string, max = 200): string {
-  const line = text.trim().split("\n")[0] ?? "";
+  const line = redactOutput(text.trim().split("\n")[0] ?? "");
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }

@@ -5,6 +5,7 @@ import { cacheEntry, readCachedConfig, writeCachedConfig } from "../config/confi
 import { withEnvFile } from "../config/env-file.js";
 import type { Config } from "../config/model.js";
 import { suggest } from "../config/suggest.js";
+import { registerConfigSecrets } from "../runtime/config-secrets.js";
 import { readPackageVersion } from "./version.js";
 
 export interface RulesFlags {
@@ -62,6 +63,7 @@ function withSecrets(
 ): { config: Config; env: Readonly<Record<string, string | undefined>> } {
   const merged = withEnvFile(env, config.runtime.envFile);
   if (merged.problem !== undefined) process.stderr.write(`upkeep: warning: ${merged.problem}\n`);
+  registerConfigSecrets(config, merged.env, merged.fileValues);
   return { config, env: merged.env };
 }
 

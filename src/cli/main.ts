@@ -3,6 +3,7 @@
  * what `validate` or `demo` need. The one error boundary maps error codes to exit codes.
  */
 import { ExitCode, UpkeepError } from "../errors.js";
+import { BROKEN_PIPE_EXIT, guardOutput, outputWasCutOff } from "./output-guard.js";
 
 export interface CommandModule {
   /** Runs the command with its own argv (after the command name); resolves to the exit code. */
@@ -116,6 +117,12 @@ export function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardOutput();
+  const code = await dispatch(argv);
+  return outputWasCutOff() ? BROKEN_PIPE_EXIT : code;
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     process.stdout.write(`${usage()}\n`);

@@ -60,11 +60,18 @@ export function readEnvFile(file: string): EnvFileResult {
 export function withEnvFile(
   env: Readonly<Record<string, string | undefined>>,
   file: string | undefined,
-): { env: Readonly<Record<string, string | undefined>>; problem?: string } {
-  if (file === undefined) return { env };
+): {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Every value the file holds (all of them secrets, whether or not a rule names them). */
+  fileValues: Readonly<Record<string, string>>;
+  problem?: string;
+} {
+  if (file === undefined) return { env, fileValues: {} };
   const { values, problem } = readEnvFile(file);
   // An empty real variable does not hide the file's value.
   const real = Object.entries(env).filter(([, v]) => v !== undefined && v !== "");
   const merged = { ...values, ...Object.fromEntries(real) };
-  return problem === undefined ? { env: merged } : { env: merged, problem };
+  return problem === undefined
+    ? { env: merged, fileValues: values }
+    : { env: merged, fileValues: values, problem };
 }

@@ -6,7 +6,7 @@ import type { ChannelHandler, ChannelResult, Notification } from "../actions/typ
 import { toDurationMs } from "../actions/support.js";
 import type { Config } from "../config/model.js";
 import { deadlineSignal } from "./deadline.js";
-import { redactText, type Redactor } from "./redact.js";
+import { redactText, redactValue, type Redactor } from "./redact.js";
 import { resolveParams } from "./resolve.js";
 import type { TickDeps } from "./tick.js";
 
@@ -88,10 +88,13 @@ export async function sendPrepared(
 ): Promise<SendOutcome> {
   const ms = sendTimeoutMs(prepared.params) + 1000;
   const deadline = deadlineSignal(signal, ms, "channel timeout");
-  const redact = (text: string): string => redactText(text, deps.redactor);
+  const redact = (text: string): string => redactText(text);
   try {
+    // A channel receives its own parameters' secrets (its URL, headers, key) and nothing else: what it
+    // is told about services (details a child or an endpoint produced) is redacted of every secret.
+    const told = redactValue(notification);
     const run = prepared.handler.run(
-      { clock: deps.clock, logger: deps.logger, settings: deps.settings, notification, env: deps.env },
+      { clock: deps.clock, logger: deps.logger, settings: deps.settings, notification: told, env: deps.env },
       prepared.params,
       deadline.signal,
     );

@@ -14,7 +14,8 @@
  * Every open happens under the history lock (`<file>.access.lock`), so readers (report, status) and
  * writers never meet inside SQLite.
  */
-import { readFile, rm, stat } from "node:fs/promises";
+import { redactText } from "./redact.js";
+import { rm, stat } from "node:fs/promises";
 import type { Logger } from "../actions/types.js";
 import type { Config } from "../config/model.js";
 import { UpkeepError } from "../errors.js";
@@ -27,7 +28,7 @@ import {
   type HistoryEvent,
   type HistoryKind,
 } from "../history/events.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { describeUnreadable, readRegularFile, writeFileAtomic } from "./atomic-file.js";
 import { withLock } from "./lock.js";
 import { openSqlite, type SqliteDb } from "./sqlite.js";
 
@@ -172,7 +173,8 @@ async function write(settings: HistorySettings, events: readonly HistoryEvent[],
     db.exec("BEGIN IMMEDIATE");
     try {
       for (const event of events) {
-        const body = JSON.stringify(event);
+        // The store is a boundary: whatever a caller forgot to redact is redacted here.
+        const body = redactText(JSON.stringify(event));
         // A tick row sent again (killed after a commit, before the pending file went) is stored once;
         // when it is a span that has grown since, the longer one wins.
         if (event.kind === "tick")
@@ -253,14 +255,12 @@ async function exists(file: string): Promise<boolean> {
 }
 
 async function readPending(settings: HistorySettings, logger?: Logger): Promise<TickEvent | undefined> {
-  let text: string;
-  try {
-    text = await readFile(pendingPath(settings), "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw historyError(settings, "could not read the pending span of", error);
-  }
-  const parsed = parsePending(text);
+  // Regular files only: a FIFO here would block the read (and the tick holding the lock) forever.
+  const read = await readRegularFile(pendingPath(settings));
+  if (read.kind === "missing") return undefined;
+  if (read.kind === "unreadable")
+    throw historyError(settings, "could not read the pending span of", new Error(describeUnreadable(read)));
+  const parsed = parsePending(read.text);
   if (parsed === undefined)
     logger?.warn(
       { file: pendingPath(settings) },
@@ -288,5 +288,5 @@ function parsePending(text: string): TickEvent | undefined {
 }
 
 function writePending(settings: HistorySettings, tick: TickEvent): Promise<void> {
-  return writeFileAtomic(pendingPath(settings), JSON.stringify({ version: 1, tick }));
+  return writeFileAtomic(pendingPath(settings), redactText(JSON.stringify({ version: 1, tick })));
 }

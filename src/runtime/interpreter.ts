@@ -16,7 +16,7 @@ import type {
 } from "../actions/types.js";
 import type { JsonLogic, ServiceConfig, StepSpec } from "../config/model.js";
 import type { Clock } from "./clock.js";
-import type { Redactor } from "./redact.js";
+import { redactOutput, type Redactor } from "./redact.js";
 import { resolveParams } from "./resolve.js";
 import { deadlineSignal } from "./deadline.js";
 
@@ -123,14 +123,15 @@ async function runStep(
   onVerify: (r: ProbeResult) => void,
 ): Promise<StepReport> {
   const began = deps.clock.now();
+  // A step's words enter upkeep here: a child given a secret through `env` can print it back.
   const done = (status: StepStatus, detail: string, description: string, output?: string): StepReport => ({
     name: step.name,
     action: step.action,
     status,
-    detail,
-    description,
+    detail: redactOutput(detail),
+    description: redactOutput(description),
     durationMs: deps.clock.now() - began,
-    ...(output === undefined ? {} : { output }),
+    ...(output === undefined ? {} : { output: redactOutput(output) }),
   });
   const handler = deps.getHandler(step.action, "step");
   if (handler === undefined || handler.kind !== "step") {

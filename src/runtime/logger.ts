@@ -14,6 +14,7 @@ export interface LoggerOptions {
   /** Mirror lines to stderr (pretty when stderr is a TTY). */
   readonly stderr?: boolean;
   readonly level?: "debug" | "info" | "warn" | "error";
+  /** Kept for callers; lines are redacted against the process-wide registry every redactor feeds. */
   readonly redactor: Redactor;
   readonly bindings?: Record<string, unknown>;
 }
@@ -49,8 +50,9 @@ export async function createLogger(options: LoggerOptions): Promise<RuntimeLogge
       base: { pid: process.pid, ...options.bindings },
       formatters: { level: (label) => ({ level: label }) },
       hooks: {
-        // Redact by value on the final serialized line: catches secrets at any depth and inside messages.
-        streamWrite: (line) => redactText(line, options.redactor),
+        // Redact by value on the final serialized line, against every secret the process knows: catches
+        // secrets at any depth and inside messages.
+        streamWrite: (line) => redactText(line),
       },
     },
     streams.length === 0

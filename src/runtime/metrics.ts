@@ -7,6 +7,7 @@
  * Counters come from state, never from the tick alone: heals_total reads HealState.totals, which every
  * recorded heal bumps (files written before totals existed count from 0).
  */
+import { redactText } from "./redact.js";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Config } from "../config/model.js";
@@ -133,7 +134,7 @@ export async function writeMetrics(
   if (file === undefined) return;
   try {
     await mkdir(dirname(file), { recursive: true });
-    await writeFileAtomic(file, renderMetrics(config, state, tick), METRICS_FILE_MODE);
+    await writeFileAtomic(file, redactText(renderMetrics(config, state, tick)), METRICS_FILE_MODE);
   } catch (error) {
     logger.warn({ file, err: String(error) }, "could not write the metrics file");
   }

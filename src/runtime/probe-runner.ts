@@ -13,7 +13,7 @@ import type {
 import type { ServiceConfig } from "../config/model.js";
 import type { Clock } from "./clock.js";
 import { deadlineSignal } from "./deadline.js";
-import type { Redactor } from "./redact.js";
+import { redactValue, type Redactor } from "./redact.js";
 import { resolveParams } from "./resolve.js";
 
 export interface ProbeDeps {
@@ -25,11 +25,19 @@ export interface ProbeDeps {
   readonly getHandler: (name: string, kind: HandlerKind) => Handler | undefined;
 }
 
+/**
+ * What a probe saw, redacted where it enters upkeep: a child given a secret through `env` can print it,
+ * and from here the result reaches state, logs, history, status and channels.
+ */
 export async function probeService(
   service: ServiceConfig,
   deps: ProbeDeps,
   signal: AbortSignal,
 ): Promise<ProbeResult> {
+  return redactValue(await observe(service, deps, signal));
+}
+
+async function observe(service: ServiceConfig, deps: ProbeDeps, signal: AbortSignal): Promise<ProbeResult> {
   const began = deps.clock.now();
   const failed = (detail: string): ProbeResult => ({
     ok: false,

@@ -13,6 +13,7 @@
  * - Clickjacking and injection: CSP `default-src 'self'`, `frame-ancestors 'none'`, no inline script;
  *   the page writes text with textContent only.
  */
+import { redactText } from "../runtime/redact.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -231,7 +232,9 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   sendText(res, status, "application/json; charset=utf-8", `${JSON.stringify(body, null, 2)}\n`);
 }
 
-function sendText(res: ServerResponse, status: number, type: string, text: string): void {
+/** Every response body passes the process-wide redactor: the page and API are an output like any other. */
+function sendText(res: ServerResponse, status: number, type: string, raw: string): void {
+  const text = redactText(raw);
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     "content-type": type,

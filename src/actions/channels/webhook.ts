@@ -14,6 +14,7 @@ import { createHmac } from "node:crypto";
 import { httpRequest, type HttpOutcome } from "../../runtime/http-request.js";
 import { isoTime } from "../../runtime/alert-text.js";
 import {
+  firstLine,
   loadSchema,
   optionalString,
   paramFailure,
@@ -80,7 +81,7 @@ export function outcomeResult(outcome: HttpOutcome, now: number): ChannelResult 
     return { ok: false, detail: outcome.error, retryable: outcome.code !== "BAD_URL" };
   }
   const { status, headers, body } = outcome.response;
-  const reply = body.trim().split("\n")[0]?.slice(0, 200) ?? "";
+  const reply = firstLine(body);
   const detail = `HTTP ${status}${reply === "" ? "" : ` ${reply}`}`;
   if (status >= 200 && status < 300) return { ok: true, detail };
   const retryable = status >= 500 || status === 429 || status === 408;
