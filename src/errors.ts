@@ -6,6 +6,12 @@ export type ErrorCode =
   | "E_LOCKED"
   | "E_STATE_VERSION"
   | "E_STATE_IO"
+  /** A state file exists but cannot be read (permissions, a directory or FIFO in its place): left in place. */
+  | "E_STATE_UNREADABLE"
+  /** The state dir refuses new files: a tick would heal and alert without recording it. */
+  | "E_STATE_UNWRITABLE"
+  /** A state file that is not valid where moving it aside would lose data a user made (silences). */
+  | "E_STATE_CORRUPT"
   | "E_BREAKER_OPEN"
   | "E_TIMEOUT"
   | "E_ABORTED"

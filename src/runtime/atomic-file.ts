@@ -8,6 +8,7 @@
  * process that loads it; this file is the same recipe in a few lines with an explicit mode.
  */
 import { randomBytes } from "node:crypto";
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
 import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
@@ -19,7 +20,8 @@ const TEMP_SUFFIX = ".tmp";
 /** A temp file this old is garbage even if its pid is alive again (pid reuse). */
 const TEMP_MAX_AGE_MS = 10 * 60_000;
 
-function tempName(target: string): string {
+/** A temp file name next to `target`; `sweepTempFiles` removes it if its writer dies. */
+export function tempName(target: string): string {
   return join(
     dirname(target),
     `${TEMP_PREFIX}${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`,
@@ -103,4 +105,79 @@ export async function sweepTempFiles(dir: string, now = Date.now()): Promise<str
       removed.push(name);
   }
   return removed;
+}
+
+export type FileRead =
+  | { readonly kind: "ok"; readonly text: string }
+  | { readonly kind: "missing" }
+  /** `code`: the errno; `what`: the kind of file found where a regular file was expected. */
+  | { readonly kind: "unreadable"; readonly code?: string; readonly what?: string };
+
+// O_NONBLOCK: opening a FIFO for reading otherwise blocks until a writer comes, forever if none does.
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+const errno = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? String(error);
+
+// ENOTDIR: a parent is a file, so there is no file here either (writing it fails loudly).
+const isMissing = (code: string): boolean => code === "ENOENT" || code === "ENOTDIR";
+
+function notRegular(info: Stats): FileRead {
+  if (info.isDirectory()) return { kind: "unreadable", code: "EISDIR", what: "a directory" };
+  const what = info.isFIFO()
+    ? "a FIFO"
+    : info.isSocket()
+      ? "a socket"
+      : info.isCharacterDevice() || info.isBlockDevice()
+        ? "a device"
+        : "something else";
+  return { kind: "unreadable", what };
+}
+
+/**
+ * Reads a file only if it is a regular file (checked on the open descriptor, so nothing can be
+ * swapped in between); a FIFO, device or directory is refused instead of blocking or misreading.
+ */
+export async function readRegularFile(file: string): Promise<FileRead> {
+  let handle;
+  try {
+    handle = await open(file, READ_FLAGS);
+  } catch (error) {
+    const code = errno(error);
+    return isMissing(code) ? { kind: "missing" } : { kind: "unreadable", code };
+  }
+  try {
+    const info = await handle.stat();
+    return info.isFile() ? { kind: "ok", text: await handle.readFile("utf8") } : notRegular(info);
+  } catch (error) {
+    return { kind: "unreadable", code: errno(error) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** readRegularFile for synchronous callers. */
+export function readRegularFileSync(file: string): FileRead {
+  let fd: number;
+  try {
+    fd = openSync(file, READ_FLAGS);
+  } catch (error) {
+    const code = errno(error);
+    return isMissing(code) ? { kind: "missing" } : { kind: "unreadable", code };
+  }
+  try {
+    const info = fstatSync(fd);
+    return info.isFile() ? { kind: "ok", text: readFileSync(fd, "utf8") } : notRegular(info);
+  } catch (error) {
+    return { kind: "unreadable", code: errno(error) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** "(EACCES)", "(EISDIR): it is a directory, not a regular file", ": it is a FIFO, not a regular file". */
+export function describeUnreadable(read: { readonly code?: string; readonly what?: string }): string {
+  return (
+    (read.code === undefined ? "" : ` (${read.code})`) +
+    (read.what === undefined ? "" : `: it is ${read.what}, not a regular file`)
+  );
 }

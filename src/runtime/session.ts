@@ -12,6 +12,7 @@ import type { RuntimeLogger } from "./logger.js";
 import { loadOutbox, saveOutbox } from "./outbox.js";
 import { redactText, redactValue, type Redactor } from "./redact.js";
 import { adHocSilences } from "./silences.js";
+import { assertStateDirWritable } from "./state-dir-check.js";
 import { loadState, saveState } from "./state-files.js";
 import { runTick, type TickDeps, type TickReport } from "./tick.js";
 import type { TickTrigger } from "../history/events.js";
@@ -78,10 +79,16 @@ export async function runSession(
         staleMs: Math.max(config.runtime.tickTimeoutMs * 2, 15 * 60_000),
       });
   try {
+    // Before any probe, heal or alert: limits that cannot be recorded do not limit anything.
+    if (!options.dryRun) await assertStateDirWritable(stateDir);
     const [loaded, outbox, extraSilences, handlers] = await Promise.all([
       loadState(stateDir, { logger: deps.logger, readOnly: options.dryRun }),
       loadOutbox(stateDir, { logger: deps.logger, readOnly: options.dryRun }),
-      adHocSilences(stateDir, { logger: deps.logger, now: deps.clock.now() }),
+      adHocSilences(stateDir, {
+        logger: deps.logger,
+        now: deps.clock.now(),
+        warn: (message) => process.stderr.write(`upkeep: warning: ${message}\n`),
+      }),
       tickDeps(config, deps),
     ]);
     const {
@@ -139,13 +146,12 @@ async function recordHistory(
           ? { healOf: { service: options.only[0], forced: (options.force?.length ?? 0) > 0 } }
           : {}),
       }),
-      deps.redactor,
     );
     await recordTick(historySettings(config), events, report.startedAt, deps.logger);
   } catch (error) {
     deps.logger.error(
       {
-        err: redactText(error instanceof Error ? error.message : String(error), deps.redactor),
+        err: redactText(error instanceof Error ? error.message : String(error)),
         file: history.file,
       },
       "history: could not record this tick",

@@ -2,13 +2,18 @@
  * Ad-hoc silences (`upkeep silence add|list|remove`), kept in the `silences` state concern
  * (`<stateDir>/silences.json`, version 1) next to the rules' own silences.
  *
- * Writers (the silence command) change the file only inside `withLock` on it; the tick just reads it
- * (without moving a bad file aside: it does not own the file), so a tick and a `silence add` never
- * race. Expired silences stay listed for a week, then the next write prunes them.
+ * Writers (the silence command) change the file only inside `withLock` on it; the tick just reads it,
+ * so a tick and a `silence add` never race. Expired silences stay listed for a week, then the next
+ * write prunes them.
+ *
+ * A corrupt file is never moved aside or overwritten: it holds silences a person added (maintenance
+ * windows among them), and starting fresh would drop them without a word. Readers (ticks, status,
+ * list) warn and go on without the ad-hoc silences; writers refuse with E_STATE_CORRUPT.
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../actions/types.js";
 import type { Silence } from "../config/model.js";
+import { UpkeepError } from "../errors.js";
 import { withLock } from "./lock.js";
 import { concernPath, readConcern, writeConcern, type ConcernSpec } from "./state-store.js";
 
@@ -78,23 +83,47 @@ export function toSilence(s: StoredSilence): Silence {
   };
 }
 
-export async function loadSilences(
-  stateDir: string,
-  options: { logger?: Logger; readOnly?: boolean } = {},
-): Promise<SilencesState> {
-  return (await readConcern(stateDir, SILENCES_CONCERN, { ...SILENCES_SPEC, ...options })).value;
+export interface LoadSilencesOptions {
+  readonly logger?: Logger;
+  /** Always the case (a corrupt file is never moved); accepted for callers that say so. */
+  readonly readOnly?: boolean;
+  /** Told when the file is corrupt (and its silences are not applied). */
+  readonly warn?: (message: string) => void;
 }
 
-/** What a tick honours: every stored silence that has not ended (read-only; never moves the file). */
+/** The stored silences, and why the file is corrupt when it is (then `state` has none). */
+export async function readSilences(
+  stateDir: string,
+  options: { readonly logger?: Logger } = {},
+): Promise<{ state: SilencesState; corrupt?: string }> {
+  const file = concernPath(stateDir, SILENCES_CONCERN);
+  const result = await readConcern(stateDir, SILENCES_CONCERN, { ...SILENCES_SPEC, readOnly: true });
+  if (result.corrupt === undefined) return { state: result.value };
+  const corrupt = `silences file ${file} is ${result.corrupt}`;
+  options.logger?.warn({ file, reason: result.corrupt }, `${corrupt}; ad-hoc silences are not applied`);
+  return { state: result.value, corrupt };
+}
+
+export async function loadSilences(
+  stateDir: string,
+  options: LoadSilencesOptions = {},
+): Promise<SilencesState> {
+  const { state, corrupt } = await readSilences(
+    stateDir,
+    options.logger === undefined ? {} : { logger: options.logger },
+  );
+  if (corrupt !== undefined)
+    options.warn?.(`${corrupt}: ad-hoc silences are not applied until it is fixed or moved aside`);
+  return state;
+}
+
+/** What a tick honours: every stored silence that has not ended (never moves the file). */
 export async function adHocSilences(
   stateDir: string,
-  options: { logger?: Logger; now?: number } = {},
+  options: LoadSilencesOptions & { readonly now?: number } = {},
 ): Promise<Silence[]> {
   const now = options.now ?? Date.now();
-  const state = await loadSilences(stateDir, {
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    readOnly: true,
-  });
+  const state = await loadSilences(stateDir, options);
   return state.silences.filter((s) => silenceState(s, now) !== "expired").map(toSilence);
 }
 
@@ -108,7 +137,7 @@ export function newSilenceId(): string {
 
 /**
  * Read-modify-write of the silences file under its lock; `change` returns the new state (pruned
- * afterwards) and a result for the caller.
+ * afterwards) and a result for the caller. A corrupt file is refused (E_STATE_CORRUPT), unchanged.
  */
 export async function updateSilences<T>(
   stateDir: string,
@@ -119,7 +148,16 @@ export async function updateSilences<T>(
   return withLock(
     concernPath(stateDir, SILENCES_CONCERN),
     async () => {
-      const current = await loadSilences(stateDir, options);
+      const { state: current, corrupt } = await readSilences(stateDir, options);
+      if (corrupt !== undefined) {
+        const file = concernPath(stateDir, SILENCES_CONCERN);
+        throw new UpkeepError(
+          "E_STATE_CORRUPT",
+          `${corrupt}; it was not changed, so the silences in it are not lost: fix it or move it aside ` +
+            `(mv '${file}' '${file}.bad') and run the command again`,
+          { file },
+        );
+      }
       const { state, result } = change(current);
       await writeConcern(stateDir, SILENCES_CONCERN, pruneSilences(state, now));
       return result;

@@ -7,19 +7,31 @@
  *   independent, so a crash between two files' writes leaves each one consistent.
  * - Read-modify-write across processes is the caller's job: `upkeep run` holds the tick lock
  *   (lock.ts) around read -> decide -> write; other writers use `withLock`.
- * - A missing file is fresh state. A corrupt or unreadable file (bad JSON, not an object, no valid
- *   version, failed `validate`) is moved aside to `<concern>.json.corrupt-<timestamp>` with a
- *   warning and fresh state is used, so one bad file never stops the tick.
+ * - A missing file is fresh state. A corrupt file (bad JSON, not an object, no valid version, failed
+ *   `validate`) is moved aside to `<concern>.json.corrupt-<timestamp>` with a warning and fresh state
+ *   is used, so one bad file never stops the tick.
+ * - A file that cannot be read (EACCES, EIO, a directory, a FIFO or a device in its place) is refused
+ *   with E_STATE_UNREADABLE and left in place: its content may be good state (heal totals, breakers),
+ *   and starting fresh would silently reset the limits it records. Only regular files are read, and
+ *   the open never blocks, so a FIFO cannot hang a tick that holds the lock.
  * - A file written by a newer upkeep (version above the supported one) is refused with
  *   E_STATE_VERSION and left in place: overwriting it would destroy state the user may still need.
  * - An older version goes through `migrate` when given; without one it is moved aside like a corrupt file.
  */
-import { readFileSync } from "node:fs";
-import { mkdir, readFile, rename } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "../actions/types.js";
 import { UpkeepError } from "../errors.js";
-import { STATE_FILE_MODE, sweepTempFiles, writeFileAtomic } from "./atomic-file.js";
+import {
+  describeUnreadable,
+  readRegularFile,
+  readRegularFileSync,
+  STATE_FILE_MODE,
+  sweepTempFiles,
+  writeFileAtomic,
+  type FileRead,
+} from "./atomic-file.js";
+import { redactText } from "./redact.js";
 
 export interface Versioned {
   readonly version: number;
@@ -49,6 +61,8 @@ export interface ReadOptions<T extends Versioned> extends ConcernSpec<T> {
 export interface ReadResult<T> {
   readonly value: T;
   readonly warnings: string[];
+  /** Why the file was corrupt, when it was (and fresh state was used). */
+  readonly corrupt?: string;
 }
 
 export { STATE_FILE_MODE };
@@ -98,32 +112,34 @@ export async function readStateFile<T extends Versioned>(
   file: string,
   options: ReadOptions<T>,
 ): Promise<ReadResult<T>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { value: options.fresh(), warnings: [] };
-    return moveAside(file, `unreadable (${code ?? (error as Error).message})`, options);
-  }
-  const checked = check(file, text, options);
+  const read = await readRegularFile(file);
+  if (read.kind === "missing") return { value: options.fresh(), warnings: [] };
+  if (read.kind === "unreadable") throw unreadable(file, read);
+  const checked = check(file, read.text, options);
   return checked.kind === "ok"
     ? { value: checked.value, warnings: [] }
     : moveAside(file, checked.reason, options);
 }
 
+function unreadable(file: string, read: Extract<FileRead, { kind: "unreadable" }>): UpkeepError {
+  return new UpkeepError(
+    "E_STATE_UNREADABLE",
+    `cannot read state file ${file}${describeUnreadable(read)}; it was left in place and nothing was run or ` +
+      `changed: fix its owner or permissions (or replace it with a regular file), or move it aside to ` +
+      `start that state fresh`,
+    { file, ...(read.code === undefined ? {} : { code: read.code }) },
+  );
+}
+
 /**
  * The parse and version rules without moving anything (for synchronous peeks such as
- * `CircuitBreaker.getState`): corrupt = undefined; a newer version still throws.
+ * `CircuitBreaker.getState`): corrupt or unreadable = undefined; a newer version still throws.
  */
 export function peekStateFile<T extends Versioned>(file: string, options: ConcernSpec<T>): T | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ENOENT" ? options.fresh() : undefined;
-  }
-  const checked = check(file, text, options);
+  const read = readRegularFileSync(file);
+  if (read.kind === "missing") return options.fresh();
+  if (read.kind === "unreadable") return undefined;
+  const checked = check(file, read.text, options);
   return checked.kind === "ok" ? checked.value : undefined;
 }
 
@@ -168,7 +184,7 @@ async function moveAside<T extends Versioned>(
   if (options.readOnly === true) {
     const warning = `state file ${file} is ${reason}; reading it as fresh state (left in place)`;
     options.logger?.warn({ file, reason }, warning);
-    return { value: options.fresh(), warnings: [warning] };
+    return { value: options.fresh(), warnings: [warning], corrupt: reason };
   }
   const stamp = new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, "-");
   const aside = `${file}.corrupt-${stamp}`;
@@ -188,7 +204,7 @@ async function moveAside<T extends Versioned>(
   }
   const warning = `state file ${file} is ${reason}; moved it to ${aside} and started from fresh state`;
   options.logger?.warn({ file, aside, reason }, warning);
-  return { value: options.fresh(), warnings: [warning] };
+  return { value: options.fresh(), warnings: [warning], corrupt: reason };
 }
 
 export async function writeConcern<T extends Versioned>(
@@ -203,7 +219,8 @@ export async function writeConcern<T extends Versioned>(
 export async function writeStateFile<T extends Versioned>(file: string, value: T): Promise<void> {
   try {
     await mkdir(dirname(file), { recursive: true, mode: STATE_DIR_MODE });
-    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+    // A boundary: no secret reaches the disk, whatever path it took to get into the state.
+    await writeFileAtomic(file, redactText(`${JSON.stringify(value, null, 2)}\n`));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new UpkeepError(

@@ -1,10 +1,12 @@
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { acquireLock } from "../../src/runtime/lock.js";
 import { checkLock, checkWritable, versionAtLeast } from "../../src/schedule/doctor-checks.js";
 import { cliPath } from "../../src/schedule/runner.js";
 import { runMain, sandbox, type Sandbox } from "../schedule/helpers.js";
+import { handOver, runCli, skipReason } from "./unprivileged.js";
 
 let box: Sandbox;
 beforeEach(() => {
@@ -173,6 +175,39 @@ describe("upkeep doctor", () => {
 });
 
 describe("doctor's building blocks", () => {
+  it.skipIf(skipReason !== undefined)(
+    `reports a state folder that refuses new files, as the user the tick runs as${skipReason === undefined ? "" : ` [skipped: ${skipReason}]`}`,
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), "upkeep-doctor-modes-"));
+      try {
+        const state = join(root, "state");
+        mkdirSync(join(root, "rules"));
+        mkdirSync(state);
+        writeFileSync(
+          join(root, "rules", "services.yaml"),
+          `version: 1\nruntime: { stateDir: ${JSON.stringify(state)}, logFile: ${JSON.stringify(join(root, "logs", "upkeep.log"))} }\n` +
+            "services:\n  api: { probe: { type: tcp, port: 8080 } }\n",
+        );
+        handOver(root);
+        chmodSync(state, 0o500);
+        const result = await runCli(
+          ["doctor", "--scheduler", "none", "--format", "json", "--rules", join(root, "rules")],
+          { HOME: root, XDG_CACHE_HOME: join(root, "cache") },
+        );
+        expect(result.code, result.stderr).toBe(1);
+        const checks = (JSON.parse(result.stdout) as { checks: Check[] }).checks;
+        expect(checks.find((c) => c.id === "state-dir")).toMatchObject({
+          status: "problem",
+          message: `state folder ${state} is not writable (EACCES)`,
+          fix: expect.stringContaining("chmod u+rwx"),
+        });
+      } finally {
+        chmodSync(join(root, "state"), 0o700);
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
+
   it("compares versions numerically", () => {
     expect(versionAtLeast("20.19.0", "20.19.0")).toBe(true);
     expect(versionAtLeast("v20.9.0", "20.19.0")).toBe(false);

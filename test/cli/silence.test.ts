@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -187,5 +195,42 @@ describe("upkeep silence", () => {
       expect(result.stderr).toMatch(message);
     }
     expect(existsSync(join(stateDir, "silences.json"))).toBe(false);
+  });
+
+  describe("a corrupt silences file", () => {
+    const file = (): string => join(stateDir, "silences.json");
+    // Torn JSON, and a silence without its fields: neither can be read back as silences.
+    const contents = ["{ torn", '{"version": 1, "silences": [{"id": "sil-1"}]}'];
+
+    it.each(contents)(
+      "add and remove refuse to overwrite it, naming it and what to do (%s)",
+      async (content) => {
+        mkdirSync(stateDir, { recursive: true });
+        writeFileSync(file(), content);
+        for (const argv of [
+          ["add", "--for", "1h", "--comment", "deploy"],
+          ["remove", "sil-1"],
+        ]) {
+          const result = await cli(argv);
+          expect(result.code, argv.join(" ")).toBe(2);
+          expect(result.stdout).toBe("");
+          expect(result.stderr).toContain(`silences file ${file()} is`);
+          expect(result.stderr).toMatch(/fix it or move it aside/);
+        }
+        expect(readFileSync(file(), "utf8")).toBe(content);
+        // Not moved aside either (silences.json.lock is the writers' lock).
+        expect(readdirSync(stateDir).filter((n) => n.includes("corrupt"))).toEqual([]);
+      },
+    );
+
+    it("list warns about it on stderr and still lists the rules' silences", async () => {
+      mkdirSync(stateDir, { recursive: true });
+      writeFileSync(file(), "{ torn");
+      const listed = await cli(["list"]);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain("nightly");
+      expect(listed.stderr).toMatch(/warning: silences file .*silences\.json is invalid JSON/);
+      expect(readFileSync(file(), "utf8")).toBe("{ torn");
+    });
   });
 });

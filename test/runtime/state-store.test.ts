@@ -1,10 +1,18 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isUpkeepError } from "../../src/errors.js";
 import { sweepTempFiles } from "../../src/runtime/atomic-file.js";
-import { concernPath, readAll, readConcern, writeAll, writeConcern } from "../../src/runtime/state-store.js";
+import {
+  concernPath,
+  peekStateFile,
+  readAll,
+  readConcern,
+  writeAll,
+  writeConcern,
+} from "../../src/runtime/state-store.js";
 import { Children, distMissing } from "../fixtures/state-children.js";
 
 interface Counter {
@@ -67,12 +75,57 @@ describe("readConcern / writeConcern", () => {
     expect(await readFile(join(dir, "counter.json.corrupt-2024-01-02T03-04-05-006Z"), "utf8")).toBe(content);
   });
 
-  it("treats an unreadable file (a directory in its place) as corrupt and moves it aside", async () => {
-    await mkdir(join(dir, "counter.json"));
-    const result = await readConcern(dir, "counter", counter);
-    expect(result.value.count).toBe(0);
-    expect(result.warnings[0]).toMatch(/unreadable \(EISDIR\)/);
+  // Only content that does not parse is corrupt: a file that cannot be read may hold good state
+  // (heal totals, breaker states), and starting fresh would silently reset the limits it records.
+  it.each([false, true])(
+    "refuses a file it cannot read with E_STATE_UNREADABLE naming file and errno, and leaves it in place (readOnly %s)",
+    async (readOnly) => {
+      // A symlink loop fails open(2) with ELOOP for every user, root included.
+      await symlink("counter.json", join(dir, "counter.json"));
+      const error = await readConcern(dir, "counter", { ...counter, readOnly }).catch((e: unknown) => e);
+      expect(isUpkeepError(error, "E_STATE_UNREADABLE")).toBe(true);
+      expect((error as Error).message).toContain(
+        `cannot read state file ${join(dir, "counter.json")} (ELOOP)`,
+      );
+      expect((error as Error).message).toContain("left in place");
+      expect(await readdir(dir)).toEqual(["counter.json"]);
+    },
+  );
+
+  it("reads a path below a file (ENOTDIR) as missing, since no file can be there, and fails to write it", async () => {
+    await writeFile(join(dir, "file"), "");
+    expect(await readConcern(join(dir, "file"), "counter", counter)).toEqual({
+      value: { version: 1, count: 0 },
+      warnings: [],
+    });
+    const error = await writeConcern(join(dir, "file"), "counter", { version: 1, count: 1 }).catch(
+      (e: unknown) => e,
+    );
+    expect(isUpkeepError(error, "E_STATE_IO")).toBe(true);
   });
+
+  it("refuses a directory in the file's place, and leaves it there", async () => {
+    await mkdir(join(dir, "counter.json"));
+    const error = await readConcern(dir, "counter", counter).catch((e: unknown) => e);
+    expect(isUpkeepError(error, "E_STATE_UNREADABLE")).toBe(true);
+    expect((error as Error).message).toMatch(
+      /counter\.json \(EISDIR\): it is a directory, not a regular file/,
+    );
+    expect((await stat(join(dir, "counter.json"))).isDirectory()).toBe(true);
+  });
+
+  // Reading a FIFO blocks until a writer opens it: a tick would hang forever holding the lock.
+  it("refuses a FIFO at once, without blocking on it, for locked and read-only readers and peeks", async () => {
+    const fifo = join(dir, "counter.json");
+    execFileSync("mkfifo", [fifo]);
+    for (const readOnly of [false, true]) {
+      const error = await readConcern(dir, "counter", { ...counter, readOnly }).catch((e: unknown) => e);
+      expect(isUpkeepError(error, "E_STATE_UNREADABLE")).toBe(true);
+      expect((error as Error).message).toContain("it is a FIFO, not a regular file");
+    }
+    expect(peekStateFile(fifo, counter)).toBeUndefined();
+    expect((await stat(fifo)).isFIFO()).toBe(true);
+  }, 10_000);
 
   it("moves aside a file that fails the concern's validate check", async () => {
     await writeFile(join(dir, "counter.json"), '{"version": 1, "count": "many"}');

@@ -7,7 +7,7 @@ import { userInfo } from "node:os";
 import type { Config } from "../../config/model.js";
 import { suggest } from "../../config/suggest.js";
 import { formatDuration, parseDuration } from "../../duration.js";
-import { ExitCode } from "../../errors.js";
+import { ExitCode, isUpkeepError } from "../../errors.js";
 import { isoTime } from "../../runtime/alert-text.js";
 import {
   KEEP_EXPIRED_MS,
@@ -72,7 +72,11 @@ Options:
   --format FORMAT    text (default) or json
   -h, --help         this help
 
-Exit codes: 0 done, 1 no such silence (remove), 2 usage error or bad rules.
+A silences file that is corrupt is never overwritten: list warns about it, add and remove refuse until
+it is fixed or moved aside (the silences in it are not applied meanwhile).
+
+Exit codes: 0 done, 1 no such silence (remove), 2 usage error, bad rules, or a silences file that is
+corrupt or cannot be read.
 `;
 
 function usageError(message: string): number {
@@ -101,10 +105,19 @@ export async function run(argv: string[], env: Env = process.env): Promise<numbe
   const { config } = await loadConfigOrReport(values, env);
   if (config === undefined) return ExitCode.usage;
   const now = Date.now();
-  if (sub === "list") return list(config, now, format.value);
-  if (sub === "remove") return remove(config, args, now, format.value, values.by ?? whoami());
-  if (args.length > 0) return usageError(`unexpected argument "${args[0] ?? ""}"`);
-  return add(config, values, now, format.value);
+  try {
+    if (sub === "list") return await list(config, now, format.value);
+    if (sub === "remove") return await remove(config, args, now, format.value, values.by ?? whoami());
+    if (args.length > 0) return usageError(`unexpected argument "${args[0] ?? ""}"`);
+    return await add(config, values, now, format.value);
+  } catch (error) {
+    // A silences file that is corrupt or cannot be read: the message names it and what to do.
+    if (isUpkeepError(error) && error.code.startsWith("E_STATE_")) {
+      process.stderr.write(`upkeep silence: ${error.message}\n`);
+      return ExitCode.usage;
+    }
+    throw error;
+  }
 }
 
 interface AddFlags {
@@ -250,7 +263,9 @@ function view(s: StoredSilence, now: number): SilenceView {
 }
 
 async function list(config: Config, now: number, format: "text" | "json"): Promise<number> {
-  const stored = await loadSilences(config.runtime.stateDir, { readOnly: true });
+  const stored = await loadSilences(config.runtime.stateDir, {
+    warn: (message) => process.stderr.write(`upkeep silence: warning: ${message}\n`),
+  });
   const views: SilenceView[] = [
     ...config.alerts.silences.map((s) => ({
       id: s.id,

@@ -327,7 +327,7 @@ export async function statusDocument(
     loadState(stateDir, { readOnly: true }),
     lockHolder(stateDir),
     loadOutbox(stateDir, { readOnly: true }),
-    loadSilences(stateDir, { readOnly: true }),
+    loadSilences(stateDir, { warn }),
     statusChanges(config),
   ]);
   for (const w of warnings) warn(w);
