@@ -7,6 +7,11 @@
  * (`detached`), and on timeout/abort the whole group gets SIGTERM, then SIGKILL after a grace period;
  * and once the direct child has exited we wait only a short drain period for grandchildren that keep
  * our pipes open before we stop listening.
+ *
+ * The child also leads its own session (Node's `detached` calls setsid), so on Linux a "tree" is the
+ * process group plus every process still in that session: a job-control shell (`bash -c 'set -m; …'`)
+ * moves background jobs to groups of their own, but only setsid leaves the session. Orphans are
+ * reparented once the child exits, so the parent links cannot be followed; the session id stays.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
@@ -25,6 +30,12 @@ export interface RunProcessOptions {
   readonly killGraceMs?: number;
   /** How long to wait for stdio to close after the direct child exited (default 200 ms). */
   readonly drainMs?: number;
+  /**
+   * SIGKILL whatever the command left running once it exits, so that it leaves nothing behind (probes,
+   * channels). Off for heal steps: a heal may start a daemon on purpose (README "Heals that start
+   * daemons"); there only a timeout or an abort kills the tree.
+   */
+  readonly killLeftovers?: boolean;
 }
 
 export interface ProcessResult {
@@ -101,13 +112,14 @@ function streamClosed(stream: Readable | null | undefined): Promise<void> {
 }
 
 /**
- * Whether any member of the group is still running. kill(-pgid, 0) also succeeds for zombies, and
- * where PID 1 never reaps orphans (some containers) dead grandchildren stay zombies, so on Linux we
- * look for a member that is not one.
+ * The running (non-zombie) processes in the group or session that `leader` started, or undefined where
+ * /proc cannot tell (not Linux). Zombies are left out: where PID 1 never reaps orphans (some containers)
+ * dead grandchildren stay zombies, and kill(-pgid, 0) succeeds for them.
  */
-function groupAlive(pgid: number): boolean {
-  if (!signalGroup(pgid, 0)) return false;
-  if (process.platform !== "linux") return true;
+function treeMembers(leader: number): number[] | undefined {
+  if (process.platform !== "linux") return undefined;
+  const id = String(leader);
+  const members: number[] = [];
   try {
     for (const entry of readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue;
@@ -117,25 +129,54 @@ function groupAlive(pgid: number): boolean {
       } catch {
         continue; // exited meanwhile
       }
-      // After "(comm)": state, ppid, pgrp, ...
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (pgrp === String(pgid) && state !== "Z") return true;
+      // After "(comm)": state, ppid, pgrp, session, ...
+      const [state, , pgrp, session] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if ((pgrp === id || session === id) && state !== "Z") members.push(Number(entry));
     }
-    return false;
+    return members;
   } catch {
-    return true;
+    return undefined;
   }
 }
 
-/** SIGTERM the group, wait up to the grace period for it to disappear, then SIGKILL what is left. */
+/** Signals the group and every other member of the tree; false when nothing was left to signal. */
+function signalTree(leader: number, signal: NodeJS.Signals): boolean {
+  let hit = signalGroup(leader, signal);
+  for (const pid of treeMembers(leader) ?? []) {
+    try {
+      process.kill(pid, signal);
+      hit = true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return hit;
+}
+
+function treeAlive(leader: number): boolean {
+  const members = treeMembers(leader);
+  return members === undefined ? signalGroup(leader, 0) : members.length > 0;
+}
+
+/** SIGTERM the tree, wait up to the grace period for it to disappear, then SIGKILL what is left. */
 async function killGroup(pid: number, graceMs: number): Promise<void> {
-  if (!signalGroup(pid, "SIGTERM")) return;
+  if (!signalTree(pid, "SIGTERM")) return;
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(Math.min(25, graceMs));
-    if (!groupAlive(pid)) return;
+    if (!treeAlive(pid)) return;
   }
-  signalGroup(pid, "SIGKILL");
+  killLeftoversOf(pid);
+}
+
+/**
+ * SIGKILLs the tree until nothing of it runs. Bounded in rounds: a member may fork between our reading
+ * /proc and the kill, and each round catches what the last one missed.
+ */
+function killLeftoversOf(pid: number): void {
+  for (let round = 0; round < 5; round += 1) {
+    if (!signalTree(pid, "SIGKILL") || !treeAlive(pid)) return;
+  }
 }
 
 function describeSpawnError(file: string, code: string | undefined, message: string): string {
@@ -211,6 +252,8 @@ export async function runProcess(
     // The direct child is gone: a deadline firing now would only hit what it left behind.
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
+    // Killing what it left also closes the pipes those processes held, so the drain below ends at once.
+    if (options.killLeftovers && pid !== undefined) killLeftoversOf(pid);
   }
   if (first && !settled) {
     // Give the pipes a short drain, then stop waiting on grandchildren that keep them open.

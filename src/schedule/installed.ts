@@ -57,7 +57,8 @@ export async function readInstalledUnit(file: string): Promise<InstalledRunner |
 
 /**
  * Splits an Exec line the way systemd does for what upkeep writes: double-quoted words with `\\` and
- * `\"` escapes, `%%` for `%`, `$$` for `$`. A leading `-`, `@`, `+` or `!` prefix on the program is dropped.
+ * `\"` escapes, `%%` for `%`, `$$` for `$` (in arguments only: the program's path has no variables).
+ * A leading `-`, `@`, `+` or `!` prefix on the program is dropped.
  */
 export function execWords(line: string): string[] {
   const words: string[] = [];
@@ -77,7 +78,8 @@ export function execWords(line: string): string[] {
     } else {
       while (i < line.length && !/\s/.test(line[i] as string)) word += line[i++];
     }
-    words.push(word.replace(/%%/g, "%").replace(/\$\$/g, "$"));
+    const specifiersOut = word.replace(/%%/g, "%");
+    words.push(words.length === 0 ? specifiersOut : specifiersOut.replace(/\$\$/g, "$"));
   }
   if (words.length > 0) words[0] = (words[0] as string).replace(/^[-@+!:]+/, "");
   return words;

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UpkeepError } from "../errors.js";
-import type { RunnerSpec } from "./runner.js";
+import { refuseControlCharacters, type RunnerSpec } from "./runner.js";
 import { serveArgs, type ServeJob } from "./serve-job.js";
 
 export const DEFAULT_LABEL = "dev.upkeep.runner";
@@ -104,12 +104,35 @@ export function fillTemplate(value: PlistValue, values: Readonly<Record<string, 
   return fill(value);
 }
 
+/**
+ * The plist library escapes `<&>` but writes control characters as they are, and XML 1.0 forbids most
+ * of them (launchd would not load the file; a newline would survive, but is refused like everywhere else).
+ */
+function refuseControlInPlist(value: PlistValue): void {
+  if (typeof value === "string") refuseControlCharacters("the value", value, "a launchd plist");
+  else if (Array.isArray(value)) value.forEach(refuseControlInPlist);
+  else if (
+    value !== null &&
+    typeof value === "object" &&
+    !(value instanceof Date) &&
+    !(value instanceof Uint8Array)
+  )
+    for (const [key, item] of Object.entries(value)) {
+      refuseControlInPlist(key);
+      refuseControlInPlist(item);
+    }
+}
+
+function buildChecked(build: (value: PlistValue) => string, doc: PlistValue): string {
+  refuseControlInPlist(doc);
+  return `${build(doc)}\n`;
+}
+
 /** Parses the template, fills it and builds the XML. */
 export async function renderPlist(spec: RunnerSpec, label: string, template?: string): Promise<string> {
   const { build, parse } = await import("plist");
   const source = template ?? (await readFile(templatePath(), "utf8"));
-  const filled = fillTemplate(parse(source), plistValues(spec, label));
-  return `${build(filled)}\n`;
+  return buildChecked(build, fillTemplate(parse(source), plistValues(spec, label)));
 }
 
 /** launchd's minimum between two starts of a job, said explicitly: a page that dies at once retries every 10 s. */
@@ -150,5 +173,5 @@ export async function renderServePlist(
     doc["RunAtLoad"] = true;
     doc["ThrottleInterval"] = SERVE_THROTTLE_SECONDS;
   }
-  return `${build(doc)}\n`;
+  return buildChecked(build, doc);
 }

@@ -30,6 +30,31 @@ export interface RunnerSpec {
   readonly home: string;
 }
 
+/**
+ * The first control character (C0 or DEL) in a value, described, or undefined. Scheduler files are read
+ * line by line (systemd) or are XML that cannot carry most of them (launchd): a newline in a path would
+ * end the line and start a directive of its own, so such values are refused, never escaped.
+ */
+export function controlCharacter(value: string): string | undefined {
+  // Matching control characters is the point here.
+  // eslint-disable-next-line no-control-regex
+  const found = /[\u0000-\u001f\u007f]/.exec(value)?.[0];
+  if (found === undefined) return undefined;
+  const names: Record<string, string> = { "\n": "a newline", "\r": "a carriage return", "\t": "a tab" };
+  const code = `U+${found.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+  return `${names[found] ?? "a control character"} (${code})`;
+}
+
+/** Throws E_USAGE when `value` holds a control character; `what` names where it came from. */
+export function refuseControlCharacters(what: string, value: string, where: string): void {
+  const found = controlCharacter(value);
+  if (found !== undefined)
+    throw new UpkeepError(
+      "E_USAGE",
+      `${what} ${JSON.stringify(value)} has ${found}, a control character ${where} cannot hold safely: rename it (nothing was written)`,
+    );
+}
+
 export interface RunnerInput {
   readonly config: Pick<Config, "rulesDir" | "runtime">;
   /** --state-dir (or UPKEEP_STATE_DIR) at install time: baked in, since the job will not see the env. */
@@ -83,6 +108,13 @@ export function runnerSpec(input: RunnerInput): RunnerSpec {
     if (!isAbsolute(path))
       throw new UpkeepError("E_USAGE", `the ${what} path must be absolute, not "${path}"`);
   }
+  const where = "a systemd unit or a launchd plist";
+  refuseControlCharacters("the rules folder (--rules)", rulesDir, where);
+  if (input.stateDir !== undefined)
+    refuseControlCharacters("the state folder (--state-dir)", extraArgs[1] as string, where);
+  refuseControlCharacters("the node path (--node)", nodePath, where);
+  refuseControlCharacters("the CLI path (where upkeep is installed)", spec.cliPath, where);
+  refuseControlCharacters("the home folder (HOME)", home, where);
   return spec;
 }
 

@@ -1,11 +1,17 @@
 /**
  * The systemd user units: `<name>.service` (one tick, Type=oneshot), `<name>.timer` (starts it every
- * runtime.interval) and, with `install --serve`, `<name>-serve.service` (the status page). Values are quoted for systemd's own parser: `%` starts a specifier everywhere,
- * `$` starts a variable in Exec lines, and arguments with spaces or quotes need C-style quoting.
+ * runtime.interval) and, with `install --serve`, `<name>-serve.service` (the status page).
+ *
+ * Values are written for systemd's own parser (systemd.syntax(7), systemd.service(5)): `%` starts a
+ * specifier everywhere; `$` starts a variable in Exec arguments but not in the program's path, which
+ * systemd takes literally and refuses outright when it holds a quote or a backslash; arguments with
+ * spaces, quotes or backslashes need C-style double quoting; a line that ends in a backslash continues
+ * on the next one; and no value may hold a control character (a newline would start a directive).
+ * What cannot be written so that systemd reads it back unchanged is refused (E_USAGE, exit 2).
  */
 import { isAbsolute, join } from "node:path";
 import { UpkeepError } from "../errors.js";
-import type { RunnerSpec } from "./runner.js";
+import { refuseControlCharacters, type RunnerSpec } from "./runner.js";
 import { serveArgs, serveUrl, type ServeJob } from "./serve-job.js";
 
 export const DEFAULT_UNIT = "upkeep";
@@ -36,29 +42,59 @@ export function unitFiles(dir: string, name: string): { service: string; timer: 
   };
 }
 
-/** One word of an Exec line: specifiers and variables escaped, quoted when needed. */
+const WHERE = "a systemd unit";
+
+/** Double-quoted with C-style escapes, as systemd unquotes Exec and Environment= words. */
+const cQuote = (text: string): string => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+
+/** One argument of an Exec line (not the program): specifiers and variables escaped, quoted when needed. */
 export function quoteExecArg(word: string): string {
+  refuseControlCharacters("the value", word, WHERE);
   const escaped = word.replace(/%/g, "%%").replace(/\$/g, "$$$$");
   if (escaped !== "" && !/[\s"'\\;]/.test(escaped)) return escaped;
-  return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return cQuote(escaped);
+}
+
+/**
+ * The program of an Exec line: specifiers escaped but not `$` (no variable expansion in the path, so
+ * `$$` would stay two dollars). systemd refuses a program path with a quote or a backslash in it
+ * ("Executable name contains special characters"), however it is quoted.
+ */
+export function quoteExecProgram(path: string): string {
+  refuseControlCharacters("the program path", path, WHERE);
+  if (/["'\\]/.test(path))
+    throw new UpkeepError(
+      "E_USAGE",
+      `systemd refuses to start a program whose path holds a quote or a backslash: ${JSON.stringify(path)}; pass --node with a path without them (a symlink will do); nothing was written`,
+    );
+  const escaped = path.replace(/%/g, "%%");
+  return /[\s;]/.test(escaped) ? `"${escaped}"` : escaped;
 }
 
 /** One `NAME=value` assignment of an Environment= line (no `$` expansion there, specifiers only). */
 export function quoteEnvAssignment(name: string, value: string): string {
-  const text = `${name}=${value}`.replace(/%/g, "%%");
-  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  refuseControlCharacters(`the value of ${name}`, value, WHERE);
+  return cQuote(`${name}=${value}`.replace(/%/g, "%%"));
 }
 
-/** A path setting (WorkingDirectory=): the whole rest of the line, specifiers escaped. */
+/**
+ * A path setting (WorkingDirectory=): the whole rest of the line, specifiers escaped, no quoting. So a
+ * trailing backslash (the line would continue into the next directive) or trailing whitespace (systemd
+ * strips it) cannot be written.
+ */
 function pathValue(path: string): string {
-  if (!isAbsolute(path) || /[\n\r]/.test(path))
-    throw new UpkeepError("E_USAGE", `not a usable absolute path: "${path}"`);
+  refuseControlCharacters("the working folder", path, WHERE);
+  if (!isAbsolute(path) || /[\s\\]$/.test(path))
+    throw new UpkeepError(
+      "E_USAGE",
+      `the working folder ${JSON.stringify(path)} cannot be written into a systemd unit (WorkingDirectory= must be absolute and cannot end in a backslash or a space); nothing was written`,
+    );
   return path.replace(/%/g, "%%");
 }
 
 /** How both services start upkeep: folder, environment and command line, all absolute. */
 function processLines(spec: RunnerSpec, args: readonly string[]): string[] {
-  const exec = [spec.nodePath, spec.cliPath, ...args].map(quoteExecArg).join(" ");
+  const exec = [quoteExecProgram(spec.nodePath), ...[spec.cliPath, ...args].map(quoteExecArg)].join(" ");
   return [
     `WorkingDirectory=${pathValue(spec.workingDirectory)}`,
     "# Absolute paths throughout: a user manager's PATH is minimal and knows nothing of nvm or Homebrew.",
@@ -67,7 +103,11 @@ function processLines(spec: RunnerSpec, args: readonly string[]): string[] {
   ];
 }
 
-const rulesComment = (spec: RunnerSpec): string => `# Rules: ${spec.rulesDir.replace(/[\n\r]/g, " ")}`;
+/** A comment line too continues when it ends in a backslash: then the folder is shown quoted. */
+function rulesComment(spec: RunnerSpec): string {
+  refuseControlCharacters("the rules folder", spec.rulesDir, WHERE);
+  return `# Rules: ${spec.rulesDir.endsWith("\\") ? JSON.stringify(spec.rulesDir) : spec.rulesDir}`;
+}
 
 export function renderService(spec: RunnerSpec, name: string): string {
   return [
@@ -85,9 +125,10 @@ export function renderService(spec: RunnerSpec, name: string): string {
     "SuccessExitStatus=1 3",
     "# Processes a heal step started (an exec step with detach: true, `setsid -f ...`) must outlive the",
     "# tick: the default KillMode=control-group kills the whole cgroup when upkeep exits. upkeep itself",
-    "# kills the process group of every step, probe or channel that overran its timeout, so what is still",
-    "# here when it exits was left running on purpose. No Nice=/IOSchedulingClass=: those survivors would",
-    "# inherit them (a healed web server at nice 10 with idle I/O).",
+    "# kills the process tree of every step, probe or channel that overran its timeout, and whatever a",
+    "# probe or command channel left when it exits, so what is still here when it exits was left running",
+    "# on purpose. No Nice=/IOSchedulingClass=: those survivors would inherit them (a healed web server at",
+    "# nice 10 with idle I/O).",
     "KillMode=process",
     ...processLines(spec, spec.args),
     "",

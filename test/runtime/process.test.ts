@@ -155,6 +155,60 @@ describe("runProcess", () => {
   });
 });
 
+describe("runProcess: the tree killed at a timeout is the session, not only the process group", () => {
+  // bash's `set -m` moves a background job to a process group of its own; it stays in our session.
+  it.skipIf(process.platform !== "linux")("kills a job-control job in a group of its own", async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, "pid");
+    const result = await runProcess(
+      ["bash", "-c", `set -m; sleep 300 </dev/null >/dev/null 2>&1 & echo $! > '${pidFile}'; sleep 300`],
+      { timeoutMs: 1000, killGraceMs: 300 },
+    );
+    expect(result.timedOut).toBe(true);
+    const job = Number(readFileSync(pidFile, "utf8").trim());
+    started.push(job);
+    await waitFor(() => isGone(job), 5000, "the job to be gone");
+  });
+});
+
+describe("runProcess with killLeftovers (probes and channels)", () => {
+  it("kills a grandchild that holds stdout open once the direct child exits, keeping what it wrote", async () => {
+    const result = await runProcess([node, fixture("proc-tree.mjs"), "--leader-exits"], {
+      timeoutMs: 20_000,
+      killLeftovers: true,
+    });
+    const { child, grandchild } = pidsOf(result.stdout);
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, aborted: false });
+    expect(isGone(child)).toBe(true);
+    await waitFor(() => isGone(grandchild), 5000, "the grandchild to be gone");
+  });
+
+  it("kills a grandchild that ignores SIGTERM and does not hold our pipes", async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, "pid");
+    const code = `process.on("SIGTERM", () => {}); setTimeout(() => {}, 60000)`;
+    const result = await runProcess(
+      ["sh", "-c", `"$0" -e '${code}' </dev/null >/dev/null 2>&1 & echo $! > '${pidFile}'`, node],
+      { timeoutMs: 20_000, killLeftovers: true },
+    );
+    expect(result.exitCode).toBe(0);
+    const grandchild = Number(readFileSync(pidFile, "utf8").trim());
+    started.push(grandchild);
+    await waitFor(() => isGone(grandchild), 5000, "the grandchild to be gone");
+  });
+
+  it("leaves nothing when it times out either", async () => {
+    const result = await runProcess([node, fixture("proc-tree.mjs"), "--ignore-term"], {
+      timeoutMs: 1200,
+      killGraceMs: 300,
+      killLeftovers: true,
+    });
+    expect(result.timedOut).toBe(true);
+    const { child, grandchild } = pidsOf(result.stdout);
+    await waitFor(() => isGone(child) && isGone(grandchild), 5000, "the tree to be gone");
+  });
+});
+
 describe("formatCommandLine", () => {
   it("quotes only words that need it", () => {
     expect(formatCommandLine(["launchctl", "unload", "/Users/x/Library/LaunchAgents/com.a.plist"])).toBe(

@@ -2,7 +2,13 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse } from "plist";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkLabel, fillTemplate, renderPlist, templatePath } from "../../src/schedule/plist.js";
+import {
+  checkLabel,
+  fillTemplate,
+  renderPlist,
+  renderServePlist,
+  templatePath,
+} from "../../src/schedule/plist.js";
 import { cliPath, runnerSpec } from "../../src/schedule/runner.js";
 import { runMain, sandbox, type Sandbox } from "./helpers.js";
 
@@ -229,6 +235,17 @@ describe("the plist template", () => {
     expect((doc["ProgramArguments"] as string[])[4]).toBe("/srv/a & b/<rules>");
     expect(doc["WorkingDirectory"]).toBe("/srv/a & b");
     expect(doc["StartInterval"]).toBe(90);
+  });
+
+  it("refuses a control character in any value instead of writing XML launchd cannot read (issue 19)", async () => {
+    for (const bad of ["\n", "\r", "\t", "\u0000", "\u001b", "\u007f"]) {
+      const rulesDir = `/srv/rules${bad}x`;
+      const s = { ...spec(), rulesDir, args: ["run", "--rules", rulesDir] };
+      await expect(renderPlist(s, "dev.upkeep.runner")).rejects.toThrow(/control character/);
+      await expect(
+        renderServePlist({ ...spec(), home: `/Users/x${bad}` }, "dev.upkeep.runner", { actions: false }),
+      ).rejects.toThrow(/control character/);
+    }
   });
 
   it("names only placeholders that the renderer fills", () => {

@@ -51,6 +51,8 @@ export const commandChannel = {
       input,
       timeoutMs,
       signal,
+      // A notifier delivers and exits; what it leaves running would pile up one per alert.
+      killLeftovers: true,
     });
     const name = argv[0] as string;
     if (result.error !== undefined) return { ok: false, detail: result.error, retryable: false };

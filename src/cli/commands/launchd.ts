@@ -57,8 +57,8 @@ Options:
   -h, --help         this help
 
 The interval is runtime.interval from the rules (default 300s); launchctl is runtime.launchctl.
-Exit codes: 0 done, 1 a step failed (install/uninstall), 2 usage, bad rules, or a node or CLI the job
-could not start (install writes nothing then).
+Exit codes: 0 done, 1 a step failed (install/uninstall), 2 usage, bad rules, a node or CLI the job
+could not start, or a path with a control character (newline, tab...) in it (install writes nothing then).
 `;
 
 export async function run(argv: string[]): Promise<number> {

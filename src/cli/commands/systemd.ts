@@ -69,8 +69,9 @@ Options:
   -h, --help         this help
 
 A user timer runs only while you are logged in unless lingering is on: loginctl enable-linger $USER.
-systemctl is runtime.systemctl from the rules. Exit codes: 0 done, 1 a step failed, 2 usage, bad rules, or
-a node or CLI the unit could not start (install writes nothing then).
+systemctl is runtime.systemctl from the rules. Exit codes: 0 done, 1 a step failed, 2 usage, bad rules,
+a node or CLI the unit could not start, a path with a control character (newline, tab...) in it, or a
+node path with a quote or backslash, which systemd refuses to start (install writes nothing then).
 `;
 
 export async function run(argv: string[]): Promise<number> {
