@@ -83,16 +83,17 @@ describe("command channel", () => {
       detail: `${process.execPath} exited 3: notifier: upstream down`,
     });
 
+    // Long enough for node to start and record its pid even on a loaded machine (CI runs suites in parallel).
     const out = outFile();
     const slow = await command.run(
       ctx(),
-      { command: [process.execPath, NOTIFIER, out, "sleep"], timeout: "300ms" },
+      { command: [process.execPath, NOTIFIER, out, "sleep"], timeout: "3s" },
       never(),
     );
     expect(slow).toEqual({
       ok: false,
       retryable: true,
-      detail: `${process.execPath} timed out after 300 ms`,
+      detail: `${process.execPath} timed out after 3000 ms`,
     });
     const { pid } = read(out);
     await waitFor(() => isGone(pid), 5000, "the timed-out notifier to be killed");
