@@ -38,7 +38,9 @@ export async function createLogger(options: LoggerOptions): Promise<RuntimeLogge
   if (options.stderr === true) {
     if (process.stderr.isTTY) {
       const { default: pretty } = await import("pino-pretty");
-      streams.push({ stream: pretty({ destination: 2, sync: true, ignore: "pid,hostname" }) });
+      streams.push({
+        stream: pretty({ destination: 2, sync: true, ignore: "pid,hostname", colorize: stderrColour() }),
+      });
     } else {
       streams.push({ stream: pino.destination({ dest: 2, sync: true }) });
     }
@@ -78,3 +80,14 @@ export const silentLogger: RuntimeLogger = {
   error: () => undefined,
   close: () => undefined,
 };
+
+/**
+ * Colour on stderr's own terms (pino-pretty's default follows stdout's TTY): FORCE_COLOR wins ("0"
+ * turns it off), then NO_COLOR (any non-empty value), then whether stderr is a terminal.
+ */
+export function stderrColour(env: NodeJS.ProcessEnv = process.env, isTTY = process.stderr.isTTY): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== "") return force !== "0" && force !== "false";
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  return isTTY;
+}
