@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DIAGNOSTIC_CODES, type Diagnostic } from "../../config/diagnostics.js";
+import { DIAGNOSTIC_CODES, type Diagnostic, type DiagnosticCode } from "../../config/diagnostics.js";
 
 export const DIAGNOSTIC_FORMATS = ["text", "json", "github", "sarif"] as const;
 export type DiagnosticFormat = (typeof DIAGNOSTIC_FORMATS)[number];
@@ -138,10 +138,7 @@ export function formatSarif(diagnostics: readonly Diagnostic[], options: FormatO
           driver: {
             name: "upkeep",
             ...(options.version === undefined ? {} : { version: options.version }),
-            rules: codes.map((code) => ({
-              id: code,
-              shortDescription: { text: DIAGNOSTIC_CODES[code] },
-            })),
+            rules: codes.map((code) => sarifRule(code, diagnostics)),
           },
         },
         columnKind: "utf16CodeUnits",
@@ -164,4 +161,25 @@ export function formatSarif(diagnostics: readonly Diagnostic[], options: FormatO
     ],
   };
   return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+/**
+ * GitHub code scanning shows a rule's fullDescription and help beside each alert; without them an
+ * alert is a bare code. The help says how to reproduce locally and where the codes are described.
+ */
+function sarifRule(code: DiagnosticCode, diagnostics: readonly Diagnostic[]): Record<string, unknown> {
+  const description = DIAGNOSTIC_CODES[code];
+  const level = diagnostics.some((d) => d.code === code && d.severity === "error") ? "error" : "warning";
+  const help =
+    `upkeep ${code}: ${description}. Each result's message says what was expected at that line and, ` +
+    "where it can, suggests the fix (did you mean ...). Reproduce locally with `upkeep validate`; every " +
+    "diagnostic code is listed in the Validation section of upkeep's README.";
+  return {
+    id: code,
+    name: code.replace(/(^|-)([a-z])/g, (_m: string, _d: string, c: string) => c.toUpperCase()),
+    shortDescription: { text: description },
+    fullDescription: { text: `${description[0]?.toUpperCase() ?? ""}${description.slice(1)}.` },
+    help: { text: help, markdown: help.replace("upkeep validate", "`upkeep validate`").replace(/``/g, "`") },
+    defaultConfiguration: { level },
+  };
 }

@@ -116,3 +116,34 @@ describe("formatSarif", () => {
     expect(uris).toEqual(["file:///abs/my%20rules/services.yaml", "my%20rules/services.yaml"]);
   });
 });
+
+describe("SARIF rules as code scanning shows them", () => {
+  it("carry a full description, help and a default level for each code used", () => {
+    const log = JSON.parse(
+      formatSarif([d(), d({ code: "deprecated-key", severity: "warning", message: "old" })]),
+    ) as {
+      runs: {
+        tool: {
+          driver: {
+            rules: {
+              id: string;
+              fullDescription: { text: string };
+              help: { text: string; markdown: string };
+              defaultConfiguration: { level: string };
+            }[];
+          };
+        };
+      }[];
+    };
+    const rules = log.runs[0]?.tool.driver.rules ?? [];
+    expect(rules.map((r) => [r.id, r.defaultConfiguration.level])).toEqual([
+      ["unknown-key", "error"],
+      ["deprecated-key", "warning"],
+    ]);
+    for (const rule of rules) {
+      expect(rule.fullDescription.text).toMatch(/^[A-Z`].+\.$/);
+      expect(rule.help.text).toContain("upkeep validate");
+      expect(rule.help.markdown).toContain("`upkeep validate`");
+    }
+  });
+});
