@@ -42,6 +42,7 @@ export const execProbe = {
   describe: (params) =>
     Array.isArray(params.command) ? formatCommandLine(params.command.map(String)) : "exec",
   async run(ctx, params, signal): Promise<ProbeResult> {
+    const startedAt = ctx.clock.now();
     let argv: string[];
     let cwd: string | undefined;
     let env: Record<string, string>;
@@ -65,6 +66,8 @@ export const execProbe = {
       signal,
       timeoutMs: PROCESS_CAP_MS,
       outputLimit: OUTPUT_LIMIT,
+      // A probe only looks: anything its command leaves running would pile up one per tick.
+      killLeftovers: true,
     });
     const latencyMs = result.durationMs;
     const facts = { exitCode: result.exitCode };
@@ -80,7 +83,14 @@ export const execProbe = {
     if (contains !== undefined && !result.stdout.includes(contains)) {
       return fail(`stdout does not contain ${JSON.stringify(contains)}`);
     }
-    if (matches && !matches.test(result.stdout)) return fail(`stdout does not match /${matches.source}/`);
+    if (matches) {
+      // Loaded only for a probe with a pattern: ticks without one never pay for it.
+      const { patternFailure } = await import("../../runtime/pattern-match.js");
+      const timeoutMs = ctx.service?.probe.timeoutMs;
+      const deadline = { signal, clock: ctx.clock, startedAt, timeoutMs };
+      const failure = await patternFailure("stdout", matches, result.stdout, deadline);
+      if (failure !== undefined) return fail(failure);
+    }
     return { ok: true, latencyMs, detail: `exit ${exitCode}`, facts };
   },
 } satisfies ProbeHandler<ExecProbeParams>;

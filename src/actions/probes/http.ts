@@ -1,6 +1,7 @@
 /** http: one HTTP(S) request; passes when status, body, JSON and latency meet the expectations. */
 import type { HttpResponse } from "../../runtime/http-request.js";
 import { httpRequest, redactUrl } from "../../runtime/http-request.js";
+import type { ProbeDeadline } from "../../runtime/pattern-match.js";
 import {
   loadSchema,
   optionalString,
@@ -63,7 +64,11 @@ function truthy(value: unknown): boolean {
 }
 
 /** The first unmet expectation, or undefined when the response passes. */
-async function firstFailure(response: HttpResponse, expect: Expectations): Promise<string | undefined> {
+async function firstFailure(
+  response: HttpResponse,
+  expect: Expectations,
+  deadline: ProbeDeadline,
+): Promise<string | undefined> {
   const { status } = response;
   if (expect.status ? !expect.status.includes(status) : status < 200 || status >= 400) {
     return `status ${status} (expected ${expect.status ? expect.status.join(" or ") : "2xx/3xx"})`;
@@ -74,8 +79,11 @@ async function firstFailure(response: HttpResponse, expect: Expectations): Promi
   if (expect.bodyContains !== undefined && !response.body.includes(expect.bodyContains)) {
     return `body does not contain ${JSON.stringify(expect.bodyContains)}`;
   }
-  if (expect.bodyMatches && !expect.bodyMatches.test(response.body)) {
-    return `body does not match /${expect.bodyMatches.source}/`;
+  if (expect.bodyMatches) {
+    // Loaded only for a probe with a pattern: ticks without one never pay for it.
+    const { patternFailure } = await import("../../runtime/pattern-match.js");
+    const failure = await patternFailure("body", expect.bodyMatches, response.body, deadline);
+    if (failure !== undefined) return failure;
   }
   if (expect.json !== undefined) {
     let data: unknown;
@@ -101,7 +109,8 @@ export const httpProbe = {
   },
   sideEffects: "none",
   describe: (params) => `${String(params.method ?? "GET").toUpperCase()} ${redactUrl(String(params.url))}`,
-  async run(_ctx, params, signal): Promise<ProbeResult> {
+  async run(ctx, params, signal): Promise<ProbeResult> {
+    const startedAt = ctx.clock.now();
     let url: string;
     let expect: Expectations;
     let insecure: boolean;
@@ -133,7 +142,9 @@ export const httpProbe = {
     }
     const { response } = outcome;
     const facts = { status: response.status };
-    const failure = await firstFailure(response, expect);
+    const timeoutMs = ctx.service?.probe.timeoutMs;
+    const deadline = { signal, clock: ctx.clock, startedAt, timeoutMs };
+    const failure = await firstFailure(response, expect, deadline);
     return failure === undefined
       ? { ok: true, latencyMs: response.latencyMs, detail: `status ${response.status}`, facts }
       : { ok: false, latencyMs: response.latencyMs, detail: failure, facts };

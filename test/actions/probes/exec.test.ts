@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { execProbe as execProbeImpl, type ExecProbeParams } from "../../../src/actions/probes/exec.js";
 import type { ProbeHandler } from "../../../src/actions/types.js";
-import { fixture, makeContext, never, settings } from "../helpers.js";
+import { getHandler } from "../../../src/actions/registry.js";
+import { systemClock } from "../../../src/runtime/clock.js";
+import { probeService } from "../../../src/runtime/probe-runner.js";
+import { createRedactor } from "../../../src/runtime/redact.js";
+import { service } from "../../core/config-fixture.js";
+import { fixture, makeContext, memoryLogger, never, settings } from "../helpers.js";
 
 /** Typed through the interface, as the runtime calls it. */
 const execProbe: ProbeHandler<ExecProbeParams> = execProbeImpl;
@@ -97,5 +102,52 @@ describe("exec probe", () => {
     expect(execProbe.describe({ command: ["pg_isready", "-h", "127.0.0.1"] }, { settings })).toBe(
       "pg_isready -h 127.0.0.1",
     );
+  });
+});
+
+describe("exec probe: stdout made to make its pattern backtrack (issue 19)", () => {
+  /** Prints 30 `a`s and a `!`: `^(a+)+$` backtracks through 2^30 ways to split them before it fails. */
+  const evil = [node, "-e", 'process.stdout.write("a".repeat(30) + "!")'];
+
+  /** Through the probe runner, as a tick runs it: the runner's deadline races the handler. */
+  const probeThroughRunner = (stdoutMatches: string) => {
+    const base = service("worker");
+    const worker = {
+      ...base,
+      probe: {
+        ...base.probe,
+        type: "exec",
+        // Slack for starting node on a busy machine; the pattern gets what is left.
+        timeoutMs: 3000,
+        params: { command: evil, expect: { stdoutMatches } },
+      },
+    };
+    const deps = {
+      clock: systemClock,
+      logger: memoryLogger(),
+      settings,
+      env: process.env,
+      redactor: createRedactor(),
+      getHandler,
+    };
+    return probeService(worker, deps, never());
+  };
+
+  it("answers ^(a+)+$ at once on V8's linear engine: stdout does not match", async () => {
+    expect(await probeThroughRunner("^(a+)+$")).toMatchObject({
+      ok: false,
+      detail: "stdout does not match /^(a+)+$/",
+    });
+  });
+
+  it("fails a pattern only backtracking can run when it outlasts the probe timeout, saying so", async () => {
+    const result = await probeThroughRunner("^(?!x)(a+)+$");
+    expect(result).toMatchObject({ ok: false, facts: { exitCode: 0 } });
+    expect(result.detail).toMatch(/^stdout pattern \/\^\(\?!x\)\(a\+\)\+\$\/ did not finish within \d+ms$/);
+  });
+
+  it("still passes a pattern that matches, on either engine", async () => {
+    expect((await probeThroughRunner("^a+!$")).ok).toBe(true);
+    expect((await probeThroughRunner("^(?=a)(a)\\1+!$")).ok).toBe(true);
   });
 });

@@ -12,10 +12,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpProbe as httpProbeImpl, type HttpProbeParams } from "../../../src/actions/probes/http.js";
 import type { ProbeHandler } from "../../../src/actions/types.js";
-import { freePort, makeContext, never, settings, silentServer } from "../helpers.js";
+import { getHandler } from "../../../src/actions/registry.js";
+import { systemClock } from "../../../src/runtime/clock.js";
+import { probeService } from "../../../src/runtime/probe-runner.js";
+import { createRedactor } from "../../../src/runtime/redact.js";
+import { service } from "../../core/config-fixture.js";
+import { freePort, makeContext, memoryLogger, never, settings, silentServer } from "../helpers.js";
 
 /** Typed through the interface, as the runtime calls it. */
 const httpProbe: ProbeHandler<HttpProbeParams> = httpProbeImpl;
+
+/** Makes `^(a+)+$` backtrack through 2^30 ways to split the `a`s before it fails (issue 19). */
+const EVIL_BODY = `${"a".repeat(30)}!`;
 
 function handler(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
@@ -38,6 +46,9 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
         return void res.end("hello world, version 1.2.3");
       case "/slow":
         return void setTimeout(() => json(200, { status: "ok" }), 300);
+      case "/evil":
+        res.writeHead(200, { "content-type": "text/plain" });
+        return void res.end(EVIL_BODY);
       case "/big":
         res.writeHead(200, { "content-type": "text/plain" });
         return void res.end("a".repeat(200 * 1024) + "END");
@@ -208,6 +219,75 @@ describe("http probe", () => {
     expect(httpProbe.describe({ url: "http://127.0.0.1:4000/health" }, { settings })).toBe(
       "GET http://127.0.0.1:4000/health",
     );
+  });
+});
+
+describe("http probe: a body made to make its pattern backtrack (issue 19)", () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createHttpServer(handler);
+    base = `http://127.0.0.1:${await listen(server)}`;
+  });
+  afterAll(() => close(server));
+
+  /** Through the probe runner, as a tick runs it: the runner's deadline races the handler. */
+  const probeThroughRunner = (path: string, expectations: HttpProbeParams["expect"], timeoutMs = 1000) => {
+    const base_ = service("api");
+    const api = {
+      ...base_,
+      probe: {
+        ...base_.probe,
+        type: "http",
+        timeoutMs,
+        params: { url: `${base}${path}`, expect: expectations },
+      },
+    };
+    const deps = {
+      clock: systemClock,
+      logger: memoryLogger(),
+      settings,
+      env: process.env,
+      redactor: createRedactor(),
+      getHandler,
+    };
+    return probeService(api, deps, never());
+  };
+
+  it("answers ^(a+)+$ at once on V8's linear engine: the body does not match", async () => {
+    expect(await probeThroughRunner("/evil", { bodyMatches: "^(a+)+$" })).toMatchObject({
+      ok: false,
+      detail: "body does not match /^(a+)+$/",
+    });
+  });
+
+  it("fails a pattern only backtracking can run when it outlasts the probe timeout, saying so", async () => {
+    // The lookahead keeps the linear engine out; the match runs in a worker the deadline stops.
+    const result = await probeThroughRunner("/evil", { bodyMatches: "^(?!x)(a+)+$" });
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/^body pattern \/\^\(\?!x\)\(a\+\)\+\$\/ did not finish within \d+ms$/);
+  });
+
+  it("keeps the event loop free while such a pattern runs: another probe completes meanwhile", async () => {
+    const order: string[] = [];
+    const evil = probeThroughRunner("/evil", { bodyMatches: "^(?!x)(a+)+$" }, 1500).then((r) => {
+      order.push("evil");
+      return r;
+    });
+    // Answers 300 ms later, while the evil pattern runs: it can finish first only if nothing blocks the loop.
+    const healthy = await probeThroughRunner("/slow", { bodyMatches: '"status":"ok"' }, 1500);
+    order.push("healthy");
+    expect(healthy).toMatchObject({ ok: true, detail: "status 200" });
+    expect((await evil).ok).toBe(false);
+    expect(order).toEqual(["healthy", "evil"]);
+  });
+
+  it("matches patterns the linear engine cannot run, and large bodies, with ordinary results", async () => {
+    expect((await probeThroughRunner("/text", { bodyMatches: "(?=hello)hello (w)orld" })).ok).toBe(true);
+    expect((await probeThroughRunner("/text", { bodyMatches: "(l)\\1o" })).ok).toBe(true);
+    // 64 KiB of `a` is too much work for this thread: the worker answers.
+    expect((await probeThroughRunner("/big", { bodyMatches: "^a{3}" })).ok).toBe(true);
+    expect((await probeThroughRunner("/big", { bodyMatches: "b" })).detail).toBe("body does not match /b/");
   });
 });
 
