@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-
 /**
  * Diagnostics: what `upkeep validate` reports. Codes are contract (users grep for them, CI annotations
  * carry them as titles): add new ones, never rename.
@@ -50,6 +48,10 @@ export const DIAGNOSTIC_CODES = {
     "the cooldown alone allows no more heals per window than the budget, so the budget never acts",
   "launchd-throttle":
     "runtime.interval is under launchd's 10 s ThrottleInterval (warned on macOS, or when the rules use launchd handlers)",
+  "invalid-pattern":
+    "a probe's bodyMatches or stdoutMatches is not a valid JavaScript regular expression (the probe could never pass)",
+  "backtracking-pattern":
+    "a probe pattern that can take exponential time on a backtracking engine (e.g. `(a+)+`); the probe timeout bounds it",
   "plugin-load": "a plugin named in runtime.plugins cannot be found, loaded or registered",
   "pack-not-found":
     "a pack named in `packs:` cannot be found (no pack.yaml in the folder, npm package not installed)",
@@ -98,52 +100,18 @@ export interface Finding {
   readonly atKey?: boolean;
 }
 
-export function didYouMean(candidate: string | undefined): string | undefined {
-  return candidate === undefined ? undefined : `did you mean "${candidate}"?`;
-}
+/** One did-you-mean helper for the whole code base (src/config/suggest.ts); re-exported for old callers. */
+export { closest, didYouMean } from "./suggest.js";
 
-type Distance = (a: string, b: string) => number;
-let levenshtein: Distance | undefined;
-
-/**
- * The closest candidate for a "did you mean" hint: the same rule as src/config/suggest.ts (edit distance
- * up to a third of the length, 1..3), plus swapped neighbours ("lable" -> "label" is two Levenshtein
- * edits, yet the most common typo). fastest-levenshtein is loaded on the first hint only: valid rules
- * (every `upkeep run`) never need it.
- */
-export function closest(input: string, candidates: Iterable<string>): string | undefined {
-  levenshtein ??= (createRequire(import.meta.url)("fastest-levenshtein") as { distance: Distance }).distance;
-  const needle = input.toLowerCase();
-  const limit = Math.max(1, Math.min(3, Math.floor(input.length / 3)));
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  let swapped: string | undefined;
-  for (const candidate of candidates) {
-    if (candidate === input) continue;
-    const d = levenshtein(needle, candidate.toLowerCase());
-    if (d < bestDistance || (d === bestDistance && best !== undefined && candidate < best)) {
-      best = candidate;
-      bestDistance = d;
-    }
-    if (swapped === undefined && isTransposition(needle, candidate.toLowerCase())) swapped = candidate;
-  }
-  return bestDistance <= limit ? best : swapped;
-}
-
-function isTransposition(a: string, b: string): boolean {
-  if (a.length !== b.length || a === b) return false;
-  let i = 0;
-  while (a[i] === b[i]) i++;
-  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
-}
-
-/** Collects diagnostics, dropping exact repeats (same file, pointer, code and message). */
+/** Collects diagnostics, dropping exact repeats (same file, position, pointer, code and message). */
 export class DiagnosticCollector {
   readonly #seen = new Set<string>();
   readonly #items: Diagnostic[] = [];
 
   add(diagnostic: Diagnostic): void {
-    const key = `${diagnostic.file}\0${diagnostic.pointer}\0${diagnostic.code}\0${diagnostic.message}`;
+    // The position is part of the key: syntax errors all have the pointer "", and two services with
+    // the same indentation mistake say the same words on different lines.
+    const key = `${diagnostic.file}\0${diagnostic.line}:${diagnostic.column}\0${diagnostic.pointer}\0${diagnostic.code}\0${diagnostic.message}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
     this.#items.push(diagnostic);

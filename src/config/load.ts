@@ -3,9 +3,10 @@
  * keys all come back as diagnostics, and `positionOf` maps any JSON pointer back to a line and column.
  */
 import { readFile } from "node:fs/promises";
-import { LineCounter, parseDocument } from "yaml";
-import type { YAMLError } from "yaml";
+import { LineCounter, parseDocument, visit } from "yaml";
+import type { Document, YAMLError } from "yaml";
 import { type Diagnostic, type Finding, parsePointer, toPointer } from "./diagnostics.js";
+import { indentProblems, reindented } from "./yaml-indent.js";
 import { aliasFinding, duplicateFinding, offsetOf, sanitize, type Scan, scanTree } from "./yaml-tree.js";
 
 export { FORBIDDEN_KEYS } from "./yaml-tree.js";
@@ -78,8 +79,11 @@ export function parseYaml(text: string, file: string): YamlFile {
   });
 
   const diagnostics: Diagnostic[] = [];
-  const yamlDiagnostic = (e: YAMLError, severity: "error" | "warning"): Diagnostic => {
-    const position = at(e.pos[0]);
+  const yamlDiagnostic = (
+    e: YAMLError,
+    severity: "error" | "warning",
+    position: Position = at(e.pos[0]),
+  ): Diagnostic => {
     const hint = syntaxHint(e, text, position.line);
     return {
       severity,
@@ -91,7 +95,9 @@ export function parseYaml(text: string, file: string): YamlFile {
       ...(hint === undefined ? {} : { hint }),
     };
   };
-  for (const error of doc.errors) diagnostics.push(yamlDiagnostic(error, "error"));
+  if (doc.errors.length > 0) {
+    diagnostics.push(...syntaxDiagnostics(doc, text, file, at, yamlDiagnostic));
+  }
   for (const warning of doc.warnings) diagnostics.push(yamlDiagnostic(warning, "warning"));
   if (doc.errors.length > 0) return result(diagnostics, undefined, false);
 
@@ -137,6 +143,90 @@ export function parseYaml(text: string, file: string): YamlFile {
   }
   if (scan.forbidden.length > 0) value = sanitize(value);
   return result(diagnostics, value, true);
+}
+
+/**
+ * One diagnostic per mistake, at the line that is wrong. An indentation mistake (yaml-indent.ts) stands
+ * for the parser errors it causes on the lines around it; an unclosed quote is reported where it opens,
+ * not at the end of the file where the parser ran out of text.
+ */
+function syntaxDiagnostics(
+  doc: Document.Parsed,
+  text: string,
+  file: string,
+  at: (offset: number) => Position,
+  raw: (e: YAMLError, severity: "error", position: Position) => Diagnostic,
+): Diagnostic[] {
+  let parsed = doc;
+  let position = at;
+  let errors = doc.errors.map((e) => ({ error: e, line: at(e.pos[0]).line }));
+  const indents = indentProblems(text).filter((p) =>
+    errors.some((e) => e.line >= p.line - 2 && e.line <= p.line + 1),
+  );
+  if (indents.length > 0) {
+    // After a bad indentation the parser's later errors may only be echoes of it (a tab derails it for
+    // the rest of its block): what remains once those lines are re-indented is wrong on its own.
+    // Re-indenting keeps line numbers, and columns on every other line.
+    const lineCounter = new LineCounter();
+    parsed = parseDocument(reindented(text, indents), {
+      lineCounter,
+      prettyErrors: false,
+      uniqueKeys: false,
+    });
+    position = (offset) => {
+      const { line, col } = lineCounter.linePos(offset);
+      return { line: Math.max(1, line), column: Math.max(1, col) };
+    };
+    errors = parsed.errors.map((e) => ({ error: e, line: position(e.pos[0]).line }));
+  }
+  const out: Diagnostic[] = indents.map((p) => ({
+    severity: "error",
+    code: "yaml-syntax",
+    message: p.message,
+    file,
+    line: p.line,
+    column: p.column,
+    pointer: "",
+    hint: p.hint,
+  }));
+  for (const { error, line } of errors) {
+    if (indents.some((p) => line >= p.line - 1 && line <= p.line + 1)) continue;
+    const opened = error.code === "MISSING_CHAR" ? unclosedQuote(parsed, error) : undefined;
+    if (opened === undefined) {
+      out.push(raw(error, "error", position(error.pos[0])));
+      continue;
+    }
+    const start = position(opened.offset);
+    out.push({
+      severity: "error",
+      code: "yaml-syntax",
+      message: `this ${opened.quote === '"' ? "double" : "single"}-quoted string is never closed`,
+      file,
+      ...start,
+      pointer: "",
+      hint: `add the closing ${opened.quote} on line ${start.line}; without it the string runs to the end of the file`,
+    });
+  }
+  return out;
+}
+
+/** The quoted scalar the parser was still reading when the text ended. */
+function unclosedQuote(
+  doc: Document.Parsed,
+  error: YAMLError,
+): { offset: number; quote: string } | undefined {
+  if (!/quote/i.test(error.message)) return undefined;
+  let found: { offset: number; quote: string } | undefined;
+  visit(doc, {
+    Scalar(_, node) {
+      const range = node.range;
+      if (found !== undefined || range === undefined || range === null) return;
+      if ((node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") && range[1] >= error.pos[0]) {
+        found = { offset: range[0], quote: node.type === "QUOTE_DOUBLE" ? '"' : "'" };
+      }
+    },
+  });
+  return found;
 }
 
 /** The parser reports where it noticed a problem; these say where it usually is. */

@@ -7,6 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { closest, didYouMean, escapeSegment, type Finding } from "./diagnostics.js";
+import { checkFactPath, type FactFields } from "./fact-paths.js";
 
 /** json-logic-js built-ins, minus `log` (writes to the console). `method` no longer exists in 2.x. */
 export const LOGIC_OPERATORS: readonly string[] = [
@@ -37,8 +38,11 @@ const SCOPED_OPERATORS: ReadonlySet<string> = new Set(["filter", "map", "reduce"
 const MAX_DEPTH = 64;
 
 export interface LogicCheckOptions {
-  /** When given, the first segment of every `var` path (outside filter/map/...) must be one of these. */
-  readonly facts?: readonly string[];
+  /**
+   * When given, every `var` path (outside filter/map/...) must name a fact: a list checks the first
+   * segment only, a shape (src/config/fact-paths.ts) checks nested fields too (`heal.outcom`).
+   */
+  readonly facts?: readonly string[] | FactFields;
 }
 
 export type LogicFinding = Finding;
@@ -46,7 +50,9 @@ export type LogicFinding = Finding;
 /** Problems in a json-logic expression, with JSON pointers under `pointer`. Empty = fine. */
 export function checkLogic(expr: unknown, pointer: string, options: LogicCheckOptions = {}): LogicFinding[] {
   const out: LogicFinding[] = [];
-  const facts = options.facts === undefined ? undefined : new Set(options.facts);
+  const facts: FactFields | undefined = Array.isArray(options.facts)
+    ? Object.fromEntries(options.facts.map((name: string) => [name, "open"]))
+    : (options.facts as FactFields | undefined);
   walk(expr, pointer, false, 0, facts, out);
   return out;
 }
@@ -56,7 +62,7 @@ function walk(
   pointer: string,
   scoped: boolean,
   depth: number,
-  facts: ReadonlySet<string> | undefined,
+  facts: FactFields | undefined,
   out: LogicFinding[],
 ): void {
   if (depth > MAX_DEPTH) {
@@ -132,7 +138,7 @@ function checkPath(
   path: unknown,
   pointer: string,
   scoped: boolean,
-  facts: ReadonlySet<string> | undefined,
+  facts: FactFields | undefined,
   out: LogicFinding[],
 ): void {
   if (path !== null && typeof path === "object") {
@@ -151,13 +157,14 @@ function checkPath(
     });
     return;
   }
-  const first = segments[0] as string;
-  if (facts !== undefined && !scoped && !facts.has(first)) {
-    const hint = didYouMean(closest(first, facts));
+  if (facts === undefined || scoped) return;
+  const problem = checkFactPath(facts, segments, closest);
+  if (problem !== undefined) {
+    const hint = didYouMean(problem.suggestion);
     out.push({
       pointer,
       code: "unknown-fact",
-      message: `"${first}" is not a fact conditions can read (facts: ${[...facts].join(", ")})`,
+      message: `"${problem.path}" is not a fact conditions can read (${problem.expected})`,
       ...(hint === undefined ? {} : { hint }),
     });
   }

@@ -21,7 +21,7 @@ import {
   typeWords,
   valueAt,
 } from "./schema-messages.js";
-import { allowedKeys, type SchemaRoot } from "./schema-navigate.js";
+import { allowedKeys, patternsAt, type SchemaRoot } from "./schema-navigate.js";
 
 export { describeValue, valueAt } from "./schema-messages.js";
 
@@ -67,19 +67,51 @@ export function schemaFindings(
     const finding = describe(error, data, root, base, options.hideValues === true);
     if (finding !== undefined) out.push(finding);
   }
-  return out;
+  return withoutMissingExplained(out);
 }
 
-/** Replaces each failed anyOf/oneOf (and its branches' errors) by the errors of its best branch. */
+/**
+ * `cmd:` where `command` is required is one mistake, and the unknown key's "did you mean" says all of it:
+ * the "missing required key" beside it goes.
+ */
+function withoutMissingExplained(findings: Finding[]): Finding[] {
+  const meant = new Set<string>();
+  for (const f of findings) {
+    if (f.code !== "unknown-key" || f.hint === undefined) continue;
+    const guess = /^did you mean "(.*)"\?$/.exec(f.hint)?.[1];
+    if (guess !== undefined) meant.add(`${f.pointer.slice(0, f.pointer.lastIndexOf("/"))}\0${guess}`);
+  }
+  if (meant.size === 0) return findings;
+  return findings.filter(
+    (f) => f.code !== "missing-key" || !meant.has(`${f.pointer}\0${missingKeyOf(f.message)}`),
+  );
+}
+
+function missingKeyOf(message: string): string {
+  return /^missing required key "(.*?)"/.exec(message)?.[1] ?? "";
+}
+
+/**
+ * Replaces each failed anyOf/oneOf (and its branches' errors) by the errors of its best branch. A group
+ * is one schema location at one instance: two services failing the same `port` anyOf are two groups
+ * (grouping by schema path alone merged them and dropped all but one). Deeper groups go first, so a
+ * recursive schema's inner group is settled before the outer one sees its errors.
+ */
 function collapseBranches(errors: readonly SchemaErrorLike[]): SchemaErrorLike[] {
   let current = [...errors];
   const branches = current
     .filter((e) => BRANCHING.has(e.keyword))
-    .sort((a, b) => b.schemaPath.length - a.schemaPath.length);
+    .sort(
+      (a, b) => b.schemaPath.length - a.schemaPath.length || b.instancePath.length - a.instancePath.length,
+    );
   for (const group of branches) {
     if (!current.includes(group)) continue;
     const prefix = `${group.schemaPath}/`;
-    const inGroup = current.filter((e) => e !== group && e.schemaPath.startsWith(prefix));
+    const within = (path: string): boolean =>
+      path === group.instancePath || path.startsWith(`${group.instancePath}/`);
+    const inGroup = current.filter(
+      (e) => e !== group && e.schemaPath.startsWith(prefix) && within(e.instancePath),
+    );
     const byBranch = new Map<string, SchemaErrorLike[]>();
     for (const e of inGroup) {
       const index = e.schemaPath.slice(prefix.length).split("/")[0] ?? "";
@@ -186,6 +218,8 @@ function describe(
     }
     case "type": {
       if (isLogic && value !== null && typeof value === "object") return undefined;
+      const likely = hideValues ? undefined : likelyMistake(p["type"], value, last, root, data, segments);
+      if (likely !== undefined) return make(likely.code, likely.message, likely.hint);
       const templated = p["template"] === true ? " (or a ${{ ... }} / ${env:NAME} template)" : "";
       const expected = isLogic
         ? "a json-logic condition (a mapping with one operator) or true/false"
@@ -274,4 +308,40 @@ function describe(
     default:
       return make("invalid-value", error.message ?? `fails the "${error.keyword}" check`);
   }
+}
+
+/**
+ * Type errors with an obvious fix: a duration written as a bare number (`interval: 30`), and a command
+ * written as one string where an argv list is expected (`command: "redis-cli ping"`).
+ */
+function likelyMistake(
+  expected: unknown,
+  value: unknown,
+  last: string,
+  root: SchemaRoot,
+  data: unknown,
+  segments: readonly string[],
+): { code: DiagnosticCode; message: string; hint: string } | undefined {
+  const types = Array.isArray(expected) ? expected : [expected];
+  if (typeof value === "number" && types.includes("string")) {
+    const durations = patternsAt(root, data, segments).some((p) => p.includes("(ms|s|m|h|d)"));
+    if (durations) {
+      return {
+        code: "invalid-duration",
+        message: `expected a duration like 2s, 5m or 1h, got ${value}`,
+        hint: `add a unit: "${value}s"`,
+      };
+    }
+  }
+  if (typeof value === "string" && types.includes("array") && last === "command" && value.trim() !== "") {
+    const shell = /[|&;<>()$`*?~"'\\]/.test(value);
+    const argv = shell ? ["sh", "-c", value] : value.trim().split(/\s+/);
+    const list = `[${argv.map((a) => JSON.stringify(a)).join(", ")}]`;
+    return {
+      code: "invalid-type",
+      message: `expected a list, got ${describeValue(value)}`,
+      hint: shell ? `write an argv list; for shell syntax: ${list}` : `write an argv list: ${list}`,
+    };
+  }
+  return undefined;
 }

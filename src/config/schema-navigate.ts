@@ -145,8 +145,8 @@ function safeTest(pattern: string, text: string): boolean {
   }
 }
 
-/** The keys the schema defines for the mapping at `segments` in `data` (sorted, no duplicates). */
-export function allowedKeys(root: SchemaRoot, data: unknown, segments: readonly string[]): string[] {
+/** Every sub-schema that applies at `segments` in `data`. */
+function schemasAt(root: SchemaRoot, data: unknown, segments: readonly string[]): Located[] {
   const start = rootOf(root);
   if (start === undefined) return [];
   let value: unknown = data;
@@ -158,6 +158,19 @@ export function allowedKeys(root: SchemaRoot, data: unknown, segments: readonly 
     value = next;
     if (locs.length === 0) return [];
   }
+  return locs;
+}
+
+/** The `pattern`s that apply at `segments` (to tell a duration from any other string). */
+export function patternsAt(root: SchemaRoot, data: unknown, segments: readonly string[]): string[] {
+  return schemasAt(root, data, segments).flatMap(({ schema }) =>
+    typeof schema["pattern"] === "string" ? [schema["pattern"]] : [],
+  );
+}
+
+/** The keys the schema defines for the mapping at `segments` in `data` (sorted, no duplicates). */
+export function allowedKeys(root: SchemaRoot, data: unknown, segments: readonly string[]): string[] {
+  const locs = schemasAt(root, data, segments);
   const keys = new Set<string>();
   for (const { schema } of locs) {
     if (isSchema(schema["properties"])) for (const k of Object.keys(schema["properties"])) keys.add(k);

@@ -1,5 +1,6 @@
 /** Semantic checks of alerts.yaml: channel types, level and service references, conditions, messages. */
 import { FACT_NAMES } from "../core/facts.js";
+import { FACTS } from "./fact-paths.js";
 import type { Finding } from "./diagnostics.js";
 import { checkLogic } from "./logic.js";
 import type { SemanticOptions } from "./semantic.js";
@@ -61,12 +62,12 @@ export function checkAlerts(
       unknownName(out, at, "unknown-level", "level", value, Object.keys(levels));
     }
   };
-  const messageScope = { roots: FACT_NAMES, env: false, where: "in alert messages" };
+  const messageScope = { roots: FACT_NAMES, facts: FACTS, env: false, where: "in alert messages" };
   for (const [id, raw] of Object.entries(rec(doc["rules"]))) {
     const rule = rec(raw);
     levelRef(rule["level"], ["rules", id, "level"]);
     if ("when" in rule)
-      out.push(...checkLogic(rule["when"], toPointer(["rules", id, "when"]), { facts: FACT_NAMES }));
+      out.push(...checkLogic(rule["when"], toPointer(["rules", id, "when"]), { facts: FACTS }));
     list(rule["services"]).forEach((s, i) => serviceRef(s, ["rules", id, "services", i]));
     for (const key of ["message", "resolvedMessage"])
       checkTemplates(rule[key], ["rules", id, key], messageScope, options, out);

@@ -4,6 +4,7 @@
  * must be set (a warning, or an error with --require-env, since CI rarely has the secrets).
  */
 import { closest, didYouMean, type Finding, toPointer } from "./diagnostics.js";
+import { checkFactPath, type FactFields } from "./fact-paths.js";
 import { findRefs } from "./template.js";
 
 /** `${{ service.* }}` fields resolved at run time (src/runtime/resolve.ts). */
@@ -14,6 +15,8 @@ export interface TemplateScope {
   readonly roots: readonly string[];
   /** Names a recipe declares (only inside recipes). */
   readonly params?: readonly string[];
+  /** When given, the whole path must name a fact (alert messages: `${{ heal.outcome }}`). */
+  readonly facts?: FactFields;
   /** When given, `${{ service.X }}` must use one of these fields. */
   readonly serviceFields?: readonly string[];
   /** Whether `${env:NAME}` is rendered here. */
@@ -92,7 +95,17 @@ function exprFinding(path: readonly string[], pointer: string, scope: TemplateSc
     });
     return;
   }
-  if (root === "params") {
+  if (scope.facts !== undefined) {
+    const problem = checkFactPath(scope.facts, path, closest);
+    if (problem === undefined) return;
+    const hint = didYouMean(problem.suggestion);
+    out.push({
+      pointer,
+      code: "unknown-template-root",
+      message: `\${{ ${path.join(".")} }}: "${problem.path}" is not available ${scope.where} (${problem.expected})`,
+      ...(hint === undefined ? {} : { hint }),
+    });
+  } else if (root === "params") {
     const declared = scope.params ?? [];
     if (field === undefined) {
       out.push({ pointer, code: "template-syntax", message: "name a parameter: ${{ params.NAME }}" });

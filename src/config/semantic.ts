@@ -7,7 +7,7 @@
  * an unexpected shape says nothing (the schema already said it).
  */
 import type { HandlerKind, JsonSchema } from "../actions/types.js";
-import { FACT_NAMES } from "../core/facts.js";
+import { STEP_FACTS } from "./fact-paths.js";
 import { type Finding, toPointer } from "./diagnostics.js";
 import { checkLogic } from "./logic.js";
 import { pluginParamFindings, substitutedFindings } from "./semantic-params.js";
@@ -20,6 +20,7 @@ import { checkDurations, isRec, list, type Path, rec, str, unknownName } from ".
 export { checkAlerts } from "./semantic-alerts.js";
 import { checkRecipeUse, type RecipeInfo, recipeInfo } from "./semantic-recipes.js";
 import { checkLaunchdThrottle } from "./semantic-schedule.js";
+import { checkPatterns } from "./semantic-patterns.js";
 
 export interface HandlerCatalog {
   /** Every handler name of a kind (built-ins and plugins). */
@@ -31,9 +32,6 @@ export interface HandlerCatalog {
 export interface SemanticOptions extends EnvCheck {
   readonly handlers: HandlerCatalog;
 }
-
-/** Facts a step's `when` reads (the tick's facts plus the probe's own). */
-const STEP_FACTS: readonly string[] = [...FACT_NAMES, "probe"];
 
 /** Service ids of a services document (for alerts.yaml references); undefined when unreadable. */
 export function serviceIdsOf(doc: unknown): string[] | undefined {
@@ -116,6 +114,7 @@ export function checkServices(doc: unknown, options: SemanticOptions): Finding[]
   out.push(...findCycles(services));
   out.push(...checkHealPolicy(doc));
   out.push(...checkLaunchdThrottle(doc));
+  out.push(...checkPatterns(doc));
   checkDurations(doc, out);
   return out;
 }

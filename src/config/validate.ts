@@ -4,15 +4,16 @@
  * edit distance) loaded only when something is wrong.
  */
 import { stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { HandlerKind } from "../actions/types.js";
 import { envFilePath, withEnvFile } from "./env-file.js";
-import { type Diagnostic, DiagnosticCollector } from "./diagnostics.js";
+import { type Diagnostic, DiagnosticCollector, parsePointer } from "./diagnostics.js";
 import { loadYamlFile, type ReadResult, type YamlFile } from "./load.js";
 import type { Config } from "./model.js";
 import type { RawAlertsFile, RawServicesFile } from "./raw-types.js";
 import { schemaFindings } from "./schema-errors.js";
 import { handlerSchemaName, validateSchema } from "./schema-validate.js";
+import { findRefs } from "./template.js";
 import { checkAlerts, checkServices, type HandlerCatalog, serviceIdsOf } from "./semantic.js";
 import type { Finding } from "./diagnostics.js";
 import type { SourceRef } from "./model.js";
@@ -206,11 +207,40 @@ function check(
 ): void {
   collector.addAll(yaml.diagnostics);
   if (!yaml.usable) return;
-  const errors = validateSchema(kind, value);
+  const errors = validateSchema(kind, value).filter((e) => !checkedAtUse(value, e.instancePath));
   if (errors.length > 0) {
     for (const finding of schemaFindings(errors, value, { kind })) collector.add(toDiagnostic(finding));
   }
   for (const finding of semantic(value)) collector.add(toDiagnostic(finding));
+}
+
+/**
+ * A recipe step value that is exactly one `${{ params.NAME }}` takes the type of what each service
+ * passes (a list stays a list), so the schema cannot judge it as written: checkRecipeUse validates it
+ * with each service's value instead, at the place that value is written.
+ */
+function checkedAtUse(doc: unknown, instancePath: string): boolean {
+  if (!instancePath.startsWith("/recipes/")) return false;
+  let node = doc;
+  for (const segment of parsePointer(instancePath)) {
+    if (node === null || typeof node !== "object" || !Object.hasOwn(node, segment)) return false;
+    node = (node as Record<string, unknown>)[segment];
+    if (typeof node === "string") return isWholeParam(node);
+  }
+  return false;
+}
+
+function isWholeParam(text: string): boolean {
+  const refs = findRefs(text);
+  const only = refs[0];
+  return (
+    refs.length === 1 &&
+    only !== undefined &&
+    only.kind === "expr" &&
+    only.start === 0 &&
+    only.end === text.length &&
+    only.path[0] === "params"
+  );
 }
 
 async function notFound(
@@ -218,16 +248,34 @@ async function notFound(
   file: string,
   read: ReadResult & { ok: false },
 ): Promise<Diagnostic> {
-  const dirExists = await stat(rulesDir).then(
-    (s) => s.isDirectory(),
-    () => false,
+  const kind = await stat(rulesDir).then(
+    (s) => (s.isDirectory() ? "dir" : "file"),
+    () => "missing",
   );
+  const dirExists = kind === "dir";
   const code = read.error.code;
-  const message = !dirExists
-    ? `rules directory "${rulesDir}" does not exist`
-    : code === "ENOENT"
-      ? `"${file}" does not exist`
-      : `cannot read "${file}": ${read.error.message}`;
+  const message =
+    kind === "file"
+      ? `"${rulesDir}" is a file, not a rules directory`
+      : !dirExists
+        ? `rules directory "${rulesDir}" does not exist`
+        : code === "ENOENT"
+          ? `"${file}" does not exist`
+          : `cannot read "${file}": ${read.error.message}`;
+  const yml = file.replace(/\.yaml$/, ".yml");
+  const ymlExists =
+    dirExists &&
+    code === "ENOENT" &&
+    (await stat(yml).then(
+      (s) => s.isFile(),
+      () => false,
+    ));
+  const hint =
+    kind === "file"
+      ? `pass the folder that holds services.yaml: --rules ${dirname(rulesDir)}`
+      : ymlExists
+        ? `found "${basename(yml)}": upkeep reads services.yaml (and alerts.yaml); rename it`
+        : "pass --rules DIR or set UPKEEP_RULES; the directory needs services.yaml (alerts.yaml is optional)";
   return {
     severity: "error",
     code: "rules-not-found",
@@ -236,7 +284,7 @@ async function notFound(
     line: 1,
     column: 1,
     pointer: "",
-    hint: "pass --rules DIR or set UPKEEP_RULES; the directory needs services.yaml (alerts.yaml is optional)",
+    hint,
   };
 }
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Diagnostic } from "../config/diagnostics.js";
+import { type Diagnostic, parsePointer } from "../config/diagnostics.js";
 import { parseYaml, type YamlFile } from "../config/load.js";
 import { schemaFindings } from "../config/schema-errors.js";
 import { AJV_OPTIONS, SCHEMA_DIR, type SchemaError } from "../config/schema-validate.js";
@@ -17,6 +17,11 @@ export interface ParsedTestFile {
   readonly yaml: YamlFile;
   /** Present when the file passed the YAML and schema checks. */
   readonly doc?: RawTestFile;
+  /**
+   * When only some tests have schema errors: the file without them, so what only the rules can tell
+   * (unknown services, series notation...) is reported for the others in the same round.
+   */
+  readonly partial?: RawTestFile;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -55,10 +60,32 @@ export function parseTestFile(text: string, file: string): ParsedTestFile {
   const diagnostics = [...yaml.diagnostics];
   if (!yaml.usable) return { file, yaml, diagnostics };
   const check = validate();
+  let broken: Set<string> | undefined;
   if (!check(yaml.value)) {
     const findings = schemaFindings(check.errors ?? [], yaml.value, { schema: testSchema() });
     diagnostics.push(...findings.map((f) => yaml.toDiagnostic(f)));
+    broken = brokenTests(findings.map((f) => f.pointer));
   }
-  if (diagnostics.some((d) => d.severity === "error")) return { file, yaml, diagnostics };
+  if (diagnostics.some((d) => d.severity === "error")) {
+    const partial = broken === undefined ? undefined : withoutTests(yaml.value, broken);
+    return { file, yaml, diagnostics, ...(partial === undefined ? {} : { partial }) };
+  }
   return { file, yaml, doc: yaml.value as RawTestFile, diagnostics };
+}
+
+/** Names of the tests the pointers are in; undefined when one is outside every test (file-level). */
+function brokenTests(pointers: readonly string[]): Set<string> | undefined {
+  const names = new Set<string>();
+  for (const pointer of pointers) {
+    const [root, name] = parsePointer(pointer);
+    if (root !== "tests" || name === undefined) return undefined;
+    names.add(name);
+  }
+  return names;
+}
+
+function withoutTests(value: unknown, broken: ReadonlySet<string>): RawTestFile | undefined {
+  const doc = value as RawTestFile;
+  const kept = Object.entries(doc.tests).filter(([name]) => !broken.has(name));
+  return kept.length === 0 ? undefined : { ...doc, tests: Object.fromEntries(kept) };
 }

@@ -8,6 +8,7 @@ import type { Config } from "../config/model.js";
 import { compileTestFile } from "./compile.js";
 import type { IdMap } from "./ids.js";
 import { memoize } from "./memo.js";
+import type { RawTestFile } from "./model.js";
 import { parseTestFile, type ParsedTestFile } from "./parse.js";
 import { runTest, type RunDeps, type TestResult } from "./run-test.js";
 
@@ -101,7 +102,11 @@ async function runParsed(
 ): Promise<FileResult> {
   const base = { file: parsed.file, text: parsed.yaml.text };
   const errors = parsed.diagnostics.filter((d) => d.severity === "error").sort(compareDiagnostics);
-  if (parsed.doc === undefined || errors.length > 0) return { ...base, tests: [], diagnostics: errors };
+  if (parsed.doc === undefined || errors.length > 0) {
+    // Every problem in one round: the tests without schema errors are still checked against the rules.
+    const rest = parsed.partial === undefined ? [] : await restDiagnostics(parsed, parsed.partial, options);
+    return { ...base, tests: [], diagnostics: [...errors, ...rest].sort(compareDiagnostics) };
+  }
   const rules = await options.configFor(parsed);
   const withRules = {
     ...base,
@@ -117,6 +122,18 @@ async function runParsed(
   const tests: TestResult[] = [];
   for (const t of compiled.tests) tests.push(await runTest(t, config, deps));
   return { ...withRules, tests, diagnostics: [] };
+}
+
+/** What the rules say about the schema-valid tests of a file that has other errors (not run). */
+async function restDiagnostics(
+  parsed: ParsedTestFile,
+  partial: RawTestFile,
+  options: RunTestFilesOptions,
+): Promise<Diagnostic[]> {
+  const rules = await options.configFor({ ...parsed, doc: partial });
+  const ruleErrors = rules.diagnostics.filter((d) => d.severity === "error");
+  if (rules.config === undefined || ruleErrors.length > 0) return ruleErrors;
+  return compileTestFile(parsed.yaml, partial, rules.config, rules.ids).diagnostics;
 }
 
 /** One run of several: e.g. the rules' own tests, then their packs' tests. */

@@ -165,6 +165,47 @@ describe("upkeep test", () => {
     expect(stdout).toContain('  hint: did you mean "up"?');
   });
 
+  it("reports every problem of a test file in one round: schema errors and what only the rules can tell", async () => {
+    const dir = await tempDir();
+    const bad = join(dir, "many.test.yaml");
+    const text = [
+      "version: 1",
+      `rules: ${JSON.stringify(rules)}`,
+      "tests:",
+      "  typo-in-a-key:",
+      '    services: { health-proxy: "down x3" }',
+      "    expect:",
+      "      - at: 3",
+      "        breakr: { health-proxy: OPEN }",
+      "  unknown-service:",
+      '    services: { helth-proxy: "down x3" }',
+      "    expect: [{ at: 1, status: { boss-api: up } }]",
+      "  bad-series:",
+      '    services: { boss-api: "dwn x2" }',
+      "    expect: [{ at: 1, status: { boss-api: up } }]",
+      "  tick-typo:",
+      '    service: { boss-api: "down" }',
+      "    expect: [{ at: 1, status: { boss-api: down } }]",
+      "",
+    ].join("\n");
+    await writeFile(bad, text);
+    const { code, stdout } = await upkeep("test", bad, "--format", "json");
+    expect(code).toBe(2);
+    const report = JSON.parse(stdout) as {
+      files: { diagnostics: { code: string; line: number; hint?: string }[] }[];
+    };
+    expect(report.files[0]?.diagnostics.map((d) => [d.line, d.code, d.hint])).toEqual([
+      [positionOf(text, "breakr").line, "unknown-key", 'did you mean "breaker"?'],
+      [
+        positionOf(text, "helth-proxy").line,
+        "unknown-service",
+        expect.stringContaining('did you mean "health-proxy"?'),
+      ],
+      [positionOf(text, "dwn").line, "invalid-value", 'did you mean "down"?'],
+      [positionOf(text, "    service:").line, "unknown-key", 'did you mean "services"?'],
+    ]);
+  });
+
   it("exits 2 when the rules a test file names have errors", async () => {
     const dir = await tempDir();
     await mkdir(join(dir, "tests"));

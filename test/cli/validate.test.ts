@@ -323,6 +323,29 @@ describe("upkeep validate", () => {
     expect(run.stderr).toBe("");
   });
 
+  it("--rules naming a file, or a folder with services.yml: the fix in the hint", async () => {
+    const dir = join(work, "yml");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "services.yml"), "version: 1\nservices: {}\n");
+    const yml = await upkeep("validate", "--rules", dir);
+    expect(yml.code).toBe(1);
+    expect(yml.stdout).toContain(
+      'hint: found "services.yml": upkeep reads services.yaml (and alerts.yaml); rename it',
+    );
+    const file = join(dir, "services.yml");
+    const asFile = await upkeep("validate", "--rules", file);
+    expect(asFile.code).toBe(1);
+    expect(asFile.stdout).toContain(`error rules-not-found: "${file}" is a file, not a rules directory`);
+    expect(asFile.stdout).toContain(`hint: pass the folder that holds services.yaml: --rules ${dir}`);
+  });
+
+  it("an unknown command suggests the closest one (swapped letters included)", async () => {
+    const run = await upkeep("rnu");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('upkeep: unknown command "rnu" (did you mean "run"?)');
+    expect((await upkeep("valdiate")).stderr).toContain('(did you mean "validate"?)');
+  });
+
   it("usage errors: exit 2, a message and the usage on stderr, nothing on stdout", async () => {
     for (const argv of [
       ["--fromat", "json"],

@@ -63,6 +63,27 @@ describe("schemaFindings", () => {
     ]);
   });
 
+  it("keeps the errors of every value that fails the same anyOf (one per service, not one in all)", () => {
+    const data = {
+      version: 1,
+      services: {
+        a: { probe: { type: "tcp", port: "6379x" } },
+        b: { probe: { type: "tcp", port: 70000 } },
+      },
+    };
+    const errors = validateSchema("services", data);
+    expect(
+      schemaFindings(errors, data, { kind: "services" }).map((f) => [f.code, f.pointer, f.message]),
+    ).toEqual([
+      [
+        "invalid-type",
+        "/services/a/probe/port",
+        'expected a whole number (or a ${{ ... }} / ${env:NAME} template), got "6379x"',
+      ],
+      ["port-range", "/services/b/probe/port", "port must be between 1 and 65535, got 70000"],
+    ]);
+  });
+
   it("reports an unknown discriminator value as an unknown probe type", () => {
     expect(findings(PROBES, { probe: { type: "tpc" } })).toEqual([
       { code: "unknown-probe", pointer: "/probe/type", message: 'unknown probe type "tpc"' },
@@ -104,10 +125,15 @@ describe("schemaFindings", () => {
     };
     expect(
       schemaFindings(errors, data, { kind: "services" }).map((f) => [f.code, f.pointer, f.hint]),
-    ).toEqual([
-      ["missing-key", "/services/api/heal/steps/0/with", undefined],
-      ["unknown-key", "/services/api/heal/steps/0/with/fro", 'did you mean "for"?'],
-    ]);
+    ).toEqual([["unknown-key", "/services/api/heal/steps/0/with/fro", 'did you mean "for"?']]);
+    // Without a close match the missing key is its own finding.
+    const far = {
+      ...data,
+      services: { api: { ...data.services.api, heal: { steps: [{ action: "wait", with: { x: "2s" } }] } } },
+    };
+    expect(
+      schemaFindings(validateSchema("services", far), far, { kind: "services" }).map((f) => f.code),
+    ).toEqual(["missing-key", "unknown-key"]);
   });
 
   it("never prints values from the environment when asked not to", () => {

@@ -211,8 +211,8 @@ describe("checkServices", () => {
     };
     const handlers = catalog({ probe: { redis: schema }, step: { flush: schema } });
     const findings = checkServices(doc, options({ handlers }));
+    // `pth` for the required `path` is one mistake: the did-you-mean says it, no "missing path" beside it.
     expect(findings).toEqual([
-      expect.objectContaining({ code: "missing-key", pointer: "/services/api/probe", atKey: true }),
       expect.objectContaining({
         code: "unknown-key",
         pointer: "/services/api/probe/pth",
@@ -265,6 +265,44 @@ describe("checkAlerts", () => {
     expect(findings.map((f) => [f.code, f.hint])).toEqual([
       ["unknown-template-root", 'did you mean "detail"?'],
       ["unknown-template-root", expect.stringMatching(/only read in handler parameters/)],
+    ]);
+  });
+
+  it("checks nested fact paths in conditions and messages, with did-you-mean on the wrong field", () => {
+    const doc = alerts({
+      r: {
+        level: "CRITICAL",
+        when: {
+          and: [
+            { "==": [{ var: "heal.outcom" }, "failed"] },
+            { in: ["db", { var: "service.tags" }] },
+            { "==": [{ var: "blockedBy.0" }, "db"] },
+            { "==": [{ var: "status.code" }, 1] },
+          ],
+        },
+        message: "${{ service.tittle }} ${{ heal.reason }} ${{ service.tags.length }}",
+      },
+    });
+    const findings = checkAlerts(doc, ["api"], options({ env: { HOOK_URL: "x" } }));
+    expect(findings.map((f) => [f.code, f.pointer, f.message, f.hint])).toEqual([
+      [
+        "unknown-fact",
+        "/rules/r/when/and/0/==/0/var",
+        '"heal.outcom" is not a fact conditions can read ("heal" has heal.outcome, heal.reason, heal.refusedBy, heal.nextAllowedAt, heal.budgetLeft, heal.failedInRow, heal.failedSince)',
+        'did you mean "heal.outcome"?',
+      ],
+      [
+        "unknown-fact",
+        "/rules/r/when/and/3/==/0/var",
+        '"status.code" is not a fact conditions can read ("status" is a single value with no fields)',
+        undefined,
+      ],
+      [
+        "unknown-template-root",
+        "/rules/r/message",
+        '${{ service.tittle }}: "service.tittle" is not available in alert messages ("service" has service.id, service.title, service.tags)',
+        'did you mean "service.title"?',
+      ],
     ]);
   });
 

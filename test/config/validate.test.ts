@@ -262,6 +262,24 @@ const CASES: Readonly<Record<Exclude<DiagnosticCode, "rules-not-found">, Expecte
     severity: "warning",
     message: /UPKEEP_FIXTURE_UNSET_TOKEN is not set/,
   },
+  "invalid-pattern": {
+    file: "services.yaml",
+    line: 4,
+    column: 86,
+    pointer: "/services/api/probe/expect/bodyMatches",
+    message:
+      /^bodyMatches is not a valid JavaScript regular expression: Unterminated group \(at character 9\)$/,
+    hint: /parentheses must pair up/,
+  },
+  "backtracking-pattern": {
+    file: "services.yaml",
+    line: 7,
+    column: 32,
+    pointer: "/services/api/probe/expect/stdoutMatches",
+    severity: "warning",
+    message: /^stdoutMatches repeats `\(a\+\)\+`, which holds `a\+` with nothing between the repetitions/,
+    hint: /`\(a\+\)\+` -> `a\+`/,
+  },
   "plugin-load": {
     file: "services.yaml",
     line: 4,
