@@ -102,6 +102,9 @@ describe("upkeep heal", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Would heal Web "front" (web)');
     expect(result.stdout).toContain('would run: test.fix {"note":"hello"}');
+    // The plan once, and no "failed" summary for a heal that was only planned.
+    expect(result.stdout.match(/would run: test\.fix/g)).toHaveLength(1);
+    expect(result.stdout).not.toMatch(/Summary:|heal failed/);
     expect(f.fixes()).toBe(0);
     expect(() => readFileSync(join(f.stateDir, "heals.json"))).toThrow();
   });

@@ -771,6 +771,11 @@ suite(SUITE_NAME, () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout.match(/^Summary: 0 healed, 0 failed$/gm)).toHaveLength(3);
+    // Each tick is headed by its number and start time, in order.
+    const headers = [...result.stdout.matchAll(/^Tick (\d+) at (\S+)$/gm)];
+    expect(headers.map((m) => Number(m[1]))).toEqual([1, 2, 3]);
+    const times = headers.map((m) => Date.parse(m[2] ?? ""));
+    expect(times.every((t, i) => Number.isFinite(t) && (i === 0 || t > (times[i - 1] ?? 0)))).toBe(true);
   });
 
   it("a watch sent SIGTERM mid-tick finishes the tick and exits 0", async () => {

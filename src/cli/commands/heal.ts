@@ -138,7 +138,8 @@ async function heal(
     const summary = healSummary(id, target, flags);
     const out = flags.json
       ? `${JSON.stringify({ ...tickJson(report), heal: summary }, null, 2)}\n`
-      : `${headline(summary, target, report)}\n${formatTickText(report)}`;
+      : // A dry run's headline is its plan: the tick's own plan and summary would say it twice.
+        `${headline(summary, target, report)}\n${formatTickText(report, flags.dryRun ? { plan: false, summary: false } : {})}`;
     process.stdout.write(redactText(out, redactor));
     if (flags.dryRun) return ExitCode.ok;
     return target?.status === "up" ? ExitCode.ok : ExitCode.failure;
@@ -194,7 +195,10 @@ function headline(s: HealSummary, target: ServiceReport | undefined, report: Tic
   }
   switch (s.outcome) {
     case "healed":
-      return `Healed ${name}${forced}: it is ${s.status}.`;
+      return s.status === "up"
+        ? `Healed ${name}${forced}: it is up.`
+        : `Heal of ${name} ran${forced} (every step succeeded) but it is still ${s.status}; ` +
+            "end the steps with `verify` so a heal that does not help counts as failed.";
     case "failed":
       return `Heal of ${name} failed${forced}: ${s.reason}; it is ${s.status}.`;
     default:

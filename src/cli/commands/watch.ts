@@ -105,12 +105,17 @@ export async function run(argv: string[]): Promise<number> {
             intervalMs: intervalFlag ?? config.runtime.intervalMs,
           },
         );
+        // Each tick says which one it is and when it started: a scrolling terminal is read by time.
         const out =
-          format === "json" ? `${JSON.stringify(tickJson(report))}\n` : `${formatTickText(report)}\n`;
+          format === "json"
+            ? `${JSON.stringify({ tick, ...tickJson(report) })}\n`
+            : `${tickHeader(tick, report.startedAt)}\n${formatTickText(report)}\n`;
         process.stdout.write(redactText(out, redactor));
       } catch (error) {
         if (!isUpkeepError(error, "E_LOCKED")) throw error;
         logger.warn({ error: error.message }, "another tick holds the lock; skipping this tick");
+        if (format !== "json")
+          process.stdout.write(`${tickHeader(tick, started)}: skipped, another tick holds the lock\n\n`);
       }
       if (tick >= maxTicks) break;
       const wait = (intervalFlag ?? config.runtime.intervalMs) - (systemClock.now() - started);
@@ -123,4 +128,8 @@ export async function run(argv: string[]): Promise<number> {
     process.off("SIGTERM", stop);
     logger.close();
   }
+}
+
+export function tickHeader(tick: number, startedAt: number): string {
+  return `Tick ${tick} at ${new Date(startedAt).toISOString()}`;
 }

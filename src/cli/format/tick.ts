@@ -3,9 +3,16 @@ import type { ServiceReport, TickReport } from "../../runtime/tick.js";
 import { formatDuration } from "../../duration.js";
 
 function statusWord(s: ServiceReport): string {
-  if (s.heal.outcome === "healed") return `UP (healed; was down: ${s.detected ?? "probe failed"})`;
+  if (s.heal.outcome === "healed" && s.status === "up") {
+    if (s.detected !== undefined) return `UP (healed; was down: ${s.detected})`;
+    // A forced restart of a service that was up: nothing was down, so nothing "failed".
+    return s.heal.ran?.forced === true ? "UP (restarted by a forced heal; it was up)" : "UP (healed)";
+  }
   return s.status.toUpperCase();
 }
+
+/** Every step of a heal succeeded, yet the probe after it still fails: never shown as UP. */
+const healDidNotHelp = (s: ServiceReport): boolean => s.heal.outcome === "healed" && s.status !== "up";
 
 export function serviceLine(s: ServiceReport): string {
   let line = `${s.title} (${s.target}): ${statusWord(s)}`;
@@ -14,6 +21,7 @@ export function serviceLine(s: ServiceReport): string {
     if (s.status !== "up") line += ` - ${s.detail}`;
   }
   if (s.heal.outcome === "failed") line += `; heal failed: ${s.heal.reason}`;
+  if (healDidNotHelp(s)) line += "; heal ran (every step succeeded) but it is still down";
   if (s.heal.reason === "dry run") line += "; would heal (see plan)";
   else if (s.heal.outcome === "refused" || (s.heal.outcome === "skipped" && s.status === "down")) {
     line += `; not healed: ${notHealedWhy(s)}`;
@@ -61,9 +69,16 @@ export function summaryLine(report: TickReport): string {
   return `Summary: ${report.healed} healed, ${report.failed} failed`;
 }
 
-export function formatTickText(report: TickReport): string {
+export interface TickTextOptions {
+  /** The dry run's plan section (default: on for a dry run). `heal --dry-run` prints its own. */
+  readonly plan?: boolean;
+  /** The closing `Summary:` line (default on). */
+  readonly summary?: boolean;
+}
+
+export function formatTickText(report: TickReport, options: TickTextOptions = {}): string {
   const lines = report.services.map(serviceLine);
-  if (report.dryRun) {
+  if (report.dryRun && options.plan !== false) {
     lines.push("", "Plan (dry run, nothing was changed):");
     for (const s of report.services) lines.push(...planLines(s));
   }
@@ -74,7 +89,7 @@ export function formatTickText(report: TickReport): string {
   }
   if (report.timedOut)
     lines.push(`Tick timed out after ${formatDuration(report.finishedAt - report.startedAt)}`);
-  lines.push(summaryLine(report));
+  if (options.summary !== false) lines.push(summaryLine(report));
   return `${lines.join("\n")}\n`;
 }
 
