@@ -85,7 +85,12 @@ export function formatTickText(report: TickReport, options: TickTextOptions = {}
   for (const d of report.deliveries) {
     const verb = report.dryRun ? "Would alert" : "Alert";
     const outcome = d.status === "sent" || d.status === "planned" ? "" : ` [${d.status}: ${d.detail}]`;
-    for (const text of d.text.split("\n")) lines.push(`${verb} via ${d.channel}: ${text}${outcome}`);
+    // A queued notice sent again says so: the reader may have seen (or missed) the first try.
+    const retry =
+      (d.attempt ?? 1) > 1
+        ? ` (retry ${d.attempt} of an earlier notice${d.id === undefined ? "" : ` ${d.id}`})`
+        : "";
+    for (const text of d.text.split("\n")) lines.push(`${verb} via ${d.channel}${retry}: ${text}${outcome}`);
   }
   if (report.timedOut)
     lines.push(`Tick timed out after ${formatDuration(report.finishedAt - report.startedAt)}`);

@@ -61,3 +61,35 @@ describe("tick text", () => {
     expect(bare).toContain("would heal (see plan)");
   });
 });
+
+describe("alert lines", () => {
+  it("say when a delivery is a retry of an earlier notice", () => {
+    const base = {
+      startedAt: 0,
+      finishedAt: 1,
+      dryRun: false,
+      timedOut: false,
+      services: [],
+      healed: 0,
+      failed: 0,
+      alerts: [],
+    };
+    const delivery = {
+      channel: "hook",
+      events: 1,
+      status: "sent",
+      detail: "HTTP 200",
+      text: "[CRITICAL] Web is down",
+    };
+    const first = formatTickText({
+      ...base,
+      deliveries: [{ ...delivery, id: "n1", attempt: 1 }],
+    } as unknown as TickReport);
+    const again = formatTickText({
+      ...base,
+      deliveries: [{ ...delivery, id: "n1", attempt: 3 }],
+    } as unknown as TickReport);
+    expect(first).toContain("Alert via hook: [CRITICAL] Web is down");
+    expect(again).toContain("Alert via hook (retry 3 of an earlier notice n1): [CRITICAL] Web is down");
+  });
+});
