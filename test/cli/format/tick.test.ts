@@ -3,9 +3,8 @@ import { describe, expect, it } from "vitest";
 import { formatTickText, serviceLine } from "../../../src/cli/format/tick.js";
 import type { ServiceReport, TickReport } from "../../../src/runtime/tick.js";
 
-const service = (
-  over: Partial<ServiceReport> & { heal?: Partial<ServiceReport["heal"]> },
-): ServiceReport => ({
+type Over = Omit<Partial<ServiceReport>, "heal"> & { heal?: Partial<ServiceReport["heal"]> };
+const service = (over: Over): ServiceReport => ({
   id: "web",
   title: "Web",
   target: "port 8080",
