@@ -1,12 +1,24 @@
 /** `upkeep pack init`: the files of a new pack, ready to edit; existing files are never overwritten. */
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { schemaTarget, type EditorSchemaName } from "../config/editor-schema.js";
 
-export function scaffoldFiles(name: string, upkeepVersion: string): Record<string, string> {
+/**
+ * The files, keyed by name. `schemaRef` gives each file's `$schema` target: editors validate the pack
+ * against the schema of the upkeep that wrote it, from disk (a URL would need that schema online, and
+ * the source schemas' remote `$id` breaks editors: see scripts/build-editor-schemas.mjs).
+ */
+export function scaffoldFiles(
+  name: string,
+  upkeepVersion: string,
+  schemaRef: (schema: EditorSchemaName) => string,
+): Record<string, string> {
   const [major = "0", minor = "1"] = upkeepVersion.split(".");
   const range = major === "0" ? `>=0.${minor}.0 <1` : `^${major}.0.0`;
+  const modeline = (schema: EditorSchemaName): string =>
+    `# yaml-language-server: $schema=${schemaRef(schema)}`;
   return {
-    "pack.yaml": `# yaml-language-server: $schema=https://upkeep.dev/schemas/pack.schema.json
+    "pack.yaml": `${modeline("pack")}
 name: ${name}
 version: 0.1.0
 description: What this pack watches and how it heals it.
@@ -22,7 +34,8 @@ params:
 # Handlers with local side effects the steps use (exec, launchd.*, systemd.*); consumers grant them with trust:.
 capabilities: [exec]
 `,
-    "services.yaml": `# Recipes and services; the consumer namespaces them (as: web makes \`app\` into \`web/app\`).
+    "services.yaml": `${modeline("services")}
+# Recipes and services; the consumer namespaces them (as: web makes \`app\` into \`web/app\`).
 version: 1
 recipes:
   restart:
@@ -36,7 +49,8 @@ services:
     probe: { type: tcp, host: 127.0.0.1, port: "\${{ pack.params.port }}" }
     heal: { recipe: restart }
 `,
-    "alerts.yaml": `# Alert rules only (channels and levels are the consumer's); without services: a rule watches this pack's services.
+    "alerts.yaml": `${modeline("alerts")}
+# Alert rules only (channels and levels are the consumer's); without services: a rule watches this pack's services.
 version: 1
 rules:
   down:
@@ -57,7 +71,7 @@ export async function scaffold(
       .replace(/[^a-z0-9._-]+/g, "-")
       .replace(/^[^a-z0-9]+/, "") || "my-pack";
   await mkdir(dir, { recursive: true });
-  const files = scaffoldFiles(name, upkeepVersion);
+  const files = scaffoldFiles(name, upkeepVersion, (schema) => schemaTarget(schema, dir));
   for (const file of Object.keys(files)) {
     const exists = await access(join(dir, file)).then(
       () => true,
