@@ -13,11 +13,14 @@ import { logChannel } from "./channels/log.js";
 import { macosChannel } from "./channels/macos.js";
 import { slackChannel } from "./channels/slack.js";
 import { webhookChannel } from "./channels/webhook.js";
+import { diskProbe } from "./probes/disk.js";
 import { execProbe } from "./probes/exec.js";
 import { fileProbe } from "./probes/file.js";
 import { httpProbe } from "./probes/http.js";
 import { launchdProbe } from "./probes/launchd.js";
+import { systemdProbe } from "./probes/systemd.js";
 import { tcpProbe } from "./probes/tcp.js";
+import { tlsProbe } from "./probes/tls.js";
 import { execStep } from "./steps/exec.js";
 import { httpStep } from "./steps/http.js";
 import { launchdBootoutStep } from "./steps/launchd-bootout.js";
@@ -45,6 +48,9 @@ export const builtinHandlers = {
     exec: execProbe,
     launchd: launchdProbe,
     file: fileProbe,
+    systemd: systemdProbe,
+    tls: tlsProbe,
+    disk: diskProbe,
   },
   step: {
     wait: waitStep,

@@ -366,11 +366,11 @@ export interface RawService {
   dependsOn?: string[];
 }
 /**
- * How to check the service: `type` names the probe (tcp, http, exec, launchd, file, or one a plugin adds); the other keys are its parameters.
+ * How to check the service: `type` names the probe (tcp, http, exec, launchd, file, systemd, tls, disk, or one a plugin adds); the other keys are its parameters.
  */
 export interface RawProbe {
   /**
-   * The probe type: tcp, http, exec, launchd, file, or one a plugin adds.
+   * The probe type: tcp, http, exec, launchd, file, systemd, tls, disk, or one a plugin adds.
    */
   type: string;
   /**
@@ -598,6 +598,24 @@ export interface RawSilence {
 }
 
 /**
+ * Parameters of the disk probe: passes when the filesystem holding path has at least minFree space (and minFreeInodes inodes) available.
+ */
+export interface DiskProbeParams {
+  /**
+   * Any path on the filesystem to check, e.g. / or ~/data; `~` is expanded.
+   */
+  path: string;
+  /**
+   * Least free space: a size (5GB, 500MiB; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024), bytes as a number, or a percentage of the filesystem (10%).
+   */
+  minFree: number | string;
+  /**
+   * Least free inodes: a count or a percentage of the filesystem's inodes (5%). Filesystems without an inode limit (btrfs) always pass.
+   */
+  minFreeInodes?: number | string;
+}
+
+/**
  * Parameters of the exec probe: runs a command (argv, never a shell string) and checks its exit code and output.
  */
 export interface ExecProbeParams {
@@ -731,6 +749,53 @@ export interface LaunchdProbeParams {
 }
 
 /**
+ * Parameters of the systemd probe: runs `systemctl [--user] show <unit>` and checks the unit's ActiveState.
+ */
+export interface SystemdProbeParams {
+  /**
+   * The systemd unit, e.g. my-service.service (a name without a suffix means .service).
+   */
+  unit: string;
+  /**
+   * Ask the user's service manager (systemctl --user); false asks the system manager. Default true.
+   */
+  user?: boolean;
+  /**
+   * What a passing unit looks like; default: active. Set either active or state.
+   */
+  expect?: {
+    /**
+     * Whether the unit must be active (ActiveState active or reloading, as `systemctl is-active` counts it) or not; default true.
+     */
+    active?: boolean;
+    /**
+     * The ActiveState (or one of a list) the unit must be in, e.g. inactive for a unit that must stay stopped.
+     */
+    state?:
+      | (
+          | "active"
+          | "reloading"
+          | "inactive"
+          | "failed"
+          | "activating"
+          | "deactivating"
+          | "maintenance"
+          | "refreshing"
+        )
+      | (
+          | "active"
+          | "reloading"
+          | "inactive"
+          | "failed"
+          | "activating"
+          | "deactivating"
+          | "maintenance"
+          | "refreshing"
+        )[];
+  };
+}
+
+/**
  * Parameters of the tcp probe: passes when a TCP connection to host:port opens within the timeout.
  */
 export interface TcpProbeParams {
@@ -742,6 +807,40 @@ export interface TcpProbeParams {
    * TCP port (1..65535), or a template such as ${{ params.port }} that resolves to one.
    */
   port: number | string;
+}
+
+/**
+ * Parameters of the tls probe: one TLS handshake; passes when the certificate is trusted, matches the host name and expires no sooner than minDaysLeft days.
+ */
+export interface TlsProbeParams {
+  /**
+   * Host name or IP address to connect to.
+   */
+  host: string;
+  /**
+   * TCP port (1..65535), or a template such as ${{ params.port }} that resolves to one; default 443.
+   */
+  port?: number | string;
+  /**
+   * The name sent as SNI and checked against the certificate; default host (no SNI when host is an IP address).
+   */
+  servername?: string;
+  /**
+   * Fail when the certificate expires in fewer days than this; default 14.
+   */
+  minDaysLeft?: number | string;
+  /**
+   * Fail when the certificate does not name servername (or host); default true.
+   */
+  checkHostname?: boolean;
+  /**
+   * Accept a certificate no trusted CA signed (self-signed); expiry and host name are still checked. Default false.
+   */
+  insecure?: boolean;
+  /**
+   * Path of a PEM file with CA certificates to trust besides Node's bundled ones (a private CA); `~` is expanded.
+   */
+  ca?: string;
 }
 
 /**
@@ -1049,11 +1148,14 @@ export interface WebhookChannelParams {
 
 /** Parameters of each built-in probe handler, by handler name. */
 export interface BuiltinProbeParams {
+  disk: DiskProbeParams;
   exec: ExecProbeParams;
   file: FileProbeParams;
   http: HttpProbeParams;
   launchd: LaunchdProbeParams;
+  systemd: SystemdProbeParams;
   tcp: TcpProbeParams;
+  tls: TlsProbeParams;
 }
 
 /** Parameters of each built-in step handler, by handler name. */

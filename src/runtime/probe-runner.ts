@@ -93,6 +93,12 @@ export function probeTarget(service: ServiceConfig): string {
       return `launchd ${String(p.label)}`;
     case "file":
       return `file ${String(p.path)}`;
+    case "systemd":
+      return `systemd ${String(p.unit)}`;
+    case "tls":
+      return `tls ${String(p.servername ?? p.host)}:${String(p.port ?? 443)}`;
+    case "disk":
+      return `disk ${String(p.path)}`;
     default:
       return service.probe.type;
   }

@@ -78,7 +78,7 @@ describe("handler registry", () => {
   });
 
   it("lists handler names per kind", () => {
-    expect(listHandlers("probe")).toEqual(["exec", "file", "http", "launchd", "tcp"]);
+    expect(listHandlers("probe")).toEqual(["disk", "exec", "file", "http", "launchd", "systemd", "tcp", "tls"]);
     expect(listHandlers("channel")).toContain("log");
   });
 

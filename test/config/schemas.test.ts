@@ -40,7 +40,7 @@ const ofKind = (kind: string): string[] =>
 
 /** The built-in handlers of handlers-spec.md: one schema each. */
 const SPEC = {
-  probe: ["exec", "file", "http", "launchd", "tcp"],
+  probe: ["disk", "exec", "file", "http", "launchd", "systemd", "tcp", "tls"],
   step: [
     "exec",
     "http",
@@ -79,6 +79,17 @@ const SAMPLES: Record<string, Json> = {
   },
   "probe/launchd": { label: "com.x", domain: "gui/501", expect: { running: true } },
   "probe/file": { path: "~/heartbeat", maxAge: "10m" },
+  "probe/systemd": { unit: "redis.service", user: true, expect: { state: ["active", "reloading"] } },
+  "probe/tls": {
+    host: "example.com",
+    port: 8443,
+    servername: "www.example.com",
+    minDaysLeft: 21,
+    checkHostname: true,
+    insecure: false,
+    ca: "~/ca.pem",
+  },
+  "probe/disk": { path: "/", minFree: "10%", minFreeInodes: 100000 },
   "step/wait": { for: "2s" },
   "step/verify": { interval: "250ms", maxInterval: "5s", successes: 2 },
   "step/exec": { command: ["brew", "services", "restart", "redis"], outputLimit: 1024 },
