@@ -37,6 +37,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "self-contained demo: start stub services, kill one, heal it, clean up",
     load: () => import("./commands/demo.js"),
   },
+  init: {
+    summary: "scaffold a rules folder for this machine (example service, alerts, a rule test)",
+    load: () => import("./commands/init.js"),
+  },
   validate: {
     summary: "check rules and packs (schema + semantic checks)",
     load: () => import("./commands/validate.js"),

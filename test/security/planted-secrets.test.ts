@@ -48,6 +48,9 @@ const SERVICES = [
   "tcp-dns",
   "file-missing",
   "launchd-probe",
+  "systemd-probe",
+  "tls-dns",
+  "disk-missing",
 ] as const;
 
 const CHANNELS = [
@@ -85,7 +88,7 @@ function cliPlan(rules: string, state: string): { label: string; args: string[] 
   add(["status", "--format", "json"]);
   // One explain per kind of failure (each reads the rule, the state and the service's log lines).
   for (const id of ["exec-stderr", "http-500", "launchd-probe"]) add(["explain", id, "--format", "json"]);
-  for (const id of ["exec-stdout", "file-missing"]) add(["explain", id]);
+  for (const id of ["exec-stdout", "file-missing", "systemd-probe", "disk-missing"]) add(["explain", id]);
   add(["doctor", "--scheduler", "none"]);
   add(["doctor", "--scheduler", "none", "--format", "json"]);
   for (const id of CHANNELS) add(["alert", "test", id]);
@@ -102,6 +105,8 @@ function cliPlan(rules: string, state: string): { label: string; args: string[] 
   add(["pack", "list"], false);
   add(["launchd", "render"]);
   add(["systemd", "render"]);
+  // init reads no rules and resolves no secret: one run into a fresh folder, whose files are searched too.
+  plan.push({ label: "init", args: ["init", join(state, "init-rules")] });
   return plan;
 }
 

@@ -260,6 +260,29 @@ export class SecretsWorld {
       handler: "probe:launchd",
       param: "label (launchctl prints it, exit 113)",
     });
+    add({
+      name: "SYSTEMD_PROBE_UNIT",
+      env: "SYSTEMD_PROBE_UNIT",
+      tag: "SDPROBE",
+      handler: "probe:systemd",
+      param: "unit (systemctl prints it, exit 5)",
+    });
+    add({
+      name: "TLS_HOST",
+      env: "TLS_HOST",
+      tag: "TLSHOST",
+      handler: "probe:tls",
+      param: "host (does not resolve)",
+      wrap: (s) => `${s}.invalid`,
+    });
+    add({
+      name: "DISK_PATH",
+      env: "DISK_PATH",
+      tag: "DISKPTH",
+      handler: "probe:disk",
+      param: "path (missing)",
+      wrap: (s) => join(this.root, "missing", s),
+    });
     // Steps.
     add({
       name: "EXEC_STEP_ENV",
@@ -542,6 +565,12 @@ services:
     probe: { type: file, path: ${env("FILE_PATH")}, maxAge: 1h }
   launchd-probe:
     probe: { type: launchd, label: ${env("LAUNCHD_PROBE_LABEL")} }
+  systemd-probe:
+    probe: { type: systemd, unit: ${env("SYSTEMD_PROBE_UNIT")} }
+  tls-dns:
+    probe: { type: tls, host: ${env("TLS_HOST")}, port: 443 }
+  disk-missing:
+    probe: { type: disk, path: ${env("DISK_PATH")}, minFree: 1% }
 `;
     const webhook = (ch: string, tag: string): string =>
       `  ${ch}: { type: webhook, with: { url: ${env(`${tag}_URL`)}, headers: { X-Api-Key: ${env(`${tag}_HEADER`)} }, secret: ${env(`${tag}_HMAC`)}, timeout: 600ms } }`;

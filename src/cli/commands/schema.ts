@@ -7,8 +7,11 @@ import { parseArgs } from "node:util";
 import { ExitCode } from "../../errors.js";
 import { listSchemas, SCHEMA_DIR } from "../../config/schema-validate.js";
 import { suggest } from "../../config/suggest.js";
+import { editorSchemaFile, type EditorSchemaName } from "../../config/editor-schema.js";
 
-const HELP = `Usage: upkeep schema [NAME] [--list]
+const EDITOR_SCHEMAS: readonly EditorSchemaName[] = ["services", "alerts", "pack", "test"];
+
+const HELP = `Usage: upkeep schema [NAME] [--list] [--path]
 
 Print a JSON Schema (draft 2020-12) to stdout.
 
@@ -20,6 +23,9 @@ NAME:
 
 Options:
   --list                   print the available names, one per line
+  --path                   print the absolute path of the file an editor's $schema line should name: for
+                           services, alerts, pack and test the self-contained copy in schemas/editor/
+                           (editors cannot follow the source schemas' remote $id), else the schema file
   -h, --help               show this help
 `;
 
@@ -28,7 +34,11 @@ export async function run(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args: argv,
-      options: { help: { type: "boolean", short: "h" }, list: { type: "boolean" } },
+      options: {
+        help: { type: "boolean", short: "h" },
+        list: { type: "boolean" },
+        path: { type: "boolean" },
+      },
       strict: true,
       allowPositionals: true,
     });
@@ -62,8 +72,17 @@ export async function run(argv: string[]): Promise<number> {
     );
     return ExitCode.usage;
   }
-  process.stdout.write(readFileSync(`${SCHEMA_DIR}${matches[0]}.schema.json`, "utf8"));
+  const name = matches[0] as string;
+  const file = `${SCHEMA_DIR}${name}.schema.json`;
+  process.stdout.write(values.path === true ? `${editorPath(name) ?? file}\n` : readFileSync(file, "utf8"));
   return ExitCode.ok;
+}
+
+/** The self-contained copy editors can read offline, for the documents people edit. */
+function editorPath(name: string): string | undefined {
+  return (EDITOR_SCHEMAS as readonly string[]).includes(name)
+    ? editorSchemaFile(name as EditorSchemaName)
+    : undefined;
 }
 
 /** The exact name, or for `handlers/NAME` every kind that has a handler of that name. */
