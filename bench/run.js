@@ -9,6 +9,8 @@
  *   3. 100 http services that accept but never answer, 2 s probe timeout (aim: under 3 s)
  *   4. `validate` on 5,000 services (bench/validate.bench.mjs)
  *   5. a thousand simulated days of rule tests (bench/rule-tests.bench.mjs)
+ *   6. run, run --dry-run, plan and test over 250 to 5,000 services, per N, to show they grow linearly
+ *      (bench/scale.bench.mjs)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -206,8 +208,8 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-// 4. validate, 5. rule tests
-for (const script of ["validate.bench.mjs", "rule-tests.bench.mjs"]) {
+// 4. validate, 5. rule tests, 6. growth with the number of services
+for (const script of ["validate.bench.mjs", "rule-tests.bench.mjs", "scale.bench.mjs"]) {
   const file = join(root, "bench", script);
   if (!existsSync(file)) continue;
   const r = spawnSync(process.execPath, [file], { stdio: "inherit" });

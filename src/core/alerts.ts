@@ -20,7 +20,7 @@
  */
 import type { AlertRule, Config, JsonLogic, LevelSpec, Silence } from "../config/model.js";
 import type { ServiceFacts } from "./facts.js";
-import { activeSilences } from "./silence.js";
+import { isSilenced } from "./silence.js";
 import { alertKey, own, withEntry, type AlertsState, type AlertState } from "./state.js";
 
 export type AlertIntentKind = "firing" | "reminder" | "resolved";
@@ -116,6 +116,14 @@ export function stepAlert(
       const clear = (prev.clearStreak ?? 0) + 1;
       if (clear < Math.max(1, level.resolveAfter)) return { state: { ...prev, clearStreak: clear } };
     }
+    // Most alerts at most ticks: nothing held and nothing to clear, so the state stays the same object.
+    if (
+      prev.status === "inactive" &&
+      prev.streak === 0 &&
+      prev.clearStreak === undefined &&
+      !prev.resolvedPending
+    )
+      return { state: prev };
     const cleared: AlertState = withoutClearStreak({ ...prev, status: "inactive", streak: 0 });
     if (prev.status === "firing") {
       const ended = { ...cleared, lastResolvedAt: now };
@@ -203,7 +211,7 @@ export function evaluateAlerts(
       if (serviceFacts !== undefined) {
         try {
           const matches = truthy(opts.evaluate(rule.when, { ...serviceFacts }));
-          const silenced = activeSilences(opts.silences, serviceId, level.id, now).length > 0;
+          const silenced = isSilenced(opts.silences, serviceId, level.id, now);
           const inhibited = serviceFacts.status === "blocked";
           const step = stepAlert(level, rule, next, matches, now, { serviceId, silenced, inhibited });
           next = step.state;

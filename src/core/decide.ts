@@ -15,7 +15,7 @@ import type { HealOutcome, ServiceFacts, ServiceStatus } from "./facts.js";
 import { evaluateAlerts, type AlertEvaluation, type AlertIntent, type AlertRuleError } from "./alerts.js";
 import { checkHeal, recordHeal, settleHeal } from "./budget.js";
 import { bindingGate, checkGates, gateSlackMs, type GateRefusal } from "./gates.js";
-import { blockedBy, buildGraph } from "./graph.js";
+import { blockedByOf, buildGraph, inGraphOrder, type FailedSet } from "./graph.js";
 import { isHealingPaused } from "./silence.js";
 import {
   emptyHealBreaker,
@@ -27,6 +27,7 @@ import {
 } from "./heal-breaker.js";
 import {
   own,
+  setOwn,
   withEntry,
   type BreakerState,
   type HealState,
@@ -140,15 +141,14 @@ export function applyChecks(
   now: number,
   silences: readonly Silence[] = config.alerts.silences,
 ): BreakerChange {
-  const graph = buildGraph(config.services);
-  const failed = failedServices(config, state, observations);
+  const blockedBy = blockedByOf(buildGraph(config.services), failedServices(config, state, observations));
   const slack = gateSlackMs(config);
   const breakers = new Map(Object.entries(state.breakers.breakers));
   const decisions = new Map<string, HealBreakerDecision[]>();
   for (const svc of config.services) {
     const obs = own(observations, svc.id);
     if (obs === undefined || !svc.enabled || svc.heal.steps.length === 0) continue;
-    if (!obs.ok && blockedBy(graph, svc.id, failed).length > 0) continue;
+    if (!obs.ok && blockedBy(svc.id).length > 0) continue;
     // A maintenance window stops services on purpose: what it does proves nothing about heals.
     if (isHealingPaused(silences, svc.id, now)) continue;
     const step = stepHealBreaker(
@@ -175,23 +175,29 @@ export function planHeals(
   opts: PlanOptions = {},
 ): HealPlan {
   const graph = buildGraph(config.services);
-  const failed = failedServices(config, state, observations);
+  // Looked up per service asked about: a tick plans again for the few services each heal wave
+  // re-probed, and must not walk every service for them.
+  const blockedBy = blockedByOf(graph, failedLookup(config, state, observations));
   const silences = opts.silences ?? config.alerts.silences;
   const slackMs = gateSlackMs(config);
   const plan: HealPlan = { heals: [], skipped: {}, blocked: {} };
   const skipped = new Map<string, Skip>();
   const blocked = new Map<string, string[]>();
-  for (const svc of inOrder(config, graph.order)) {
+  const force = new Set(opts.force ?? []);
+  const byId = servicesById(config);
+  const ids = opts.only === undefined ? graph.order : inGraphOrder(graph, new Set(opts.only));
+  for (const id of ids) {
+    const svc = byId.get(id);
+    if (svc === undefined) continue;
     const obs = own(observations, svc.id);
-    const forced = opts.force?.includes(svc.id) ?? false;
+    const forced = force.has(svc.id);
     // A forced heal (manual `heal --force`) restarts a service even while its probe passes.
-    if ((opts.only !== undefined && !opts.only.includes(svc.id)) || obs === undefined || (obs.ok && !forced))
-      continue;
+    if (obs === undefined || (obs.ok && !forced)) continue;
     if (!svc.enabled) {
       skipped.set(svc.id, { reason: "disabled" });
       continue;
     }
-    const roots = blockedBy(graph, svc.id, failed);
+    const roots = blockedBy(svc.id);
     if (roots.length > 0) {
       blocked.set(svc.id, roots);
       skipped.set(svc.id, { reason: "blocked" });
@@ -242,8 +248,43 @@ export function applyHealResult(
   result: HealResult,
   now: number,
 ): BreakerChange {
-  const svc = config.services.find((s) => s.id === serviceId);
-  if (svc === undefined || result.ran === 0) return { state, decisions: {} };
+  const recorded = healResultEntries(config, state, serviceId, result, now);
+  if (recorded === undefined) return { state, decisions: {} };
+  return {
+    state: {
+      ...state,
+      heals: { ...state.heals, heals: withEntry(state.heals.heals, serviceId, recorded.heal) },
+      breakers: {
+        ...state.breakers,
+        breakers: withEntry(state.breakers.breakers, serviceId, recorded.breaker),
+      },
+    },
+    decisions: recorded.decisions.length === 0 ? {} : Object.fromEntries([[serviceId, recorded.decisions]]),
+  };
+}
+
+/** What `applyHealResult` records for the service, without copying the records around it. */
+export interface HealEntries {
+  heal: HealState;
+  breaker: BreakerState;
+  decisions: HealBreakerDecision[];
+}
+
+/**
+ * The heal record and breaker that a finished heal leaves for its service, or undefined when nothing is
+ * recorded. `applyHealResult` puts them into a copy of the state; a tick that records many heals puts
+ * them into records of its own (`recordHealResult`), so each heal costs the same however many services
+ * there are.
+ */
+export function healResultEntries(
+  config: Config,
+  state: UpkeepState,
+  serviceId: string,
+  result: HealResult,
+  now: number,
+): HealEntries | undefined {
+  const svc = servicesById(config).get(serviceId);
+  if (svc === undefined || result.ran === 0) return undefined;
   const outcome = result.ok ? ("healed" as const) : ("failed" as const);
   const previous = own(state.heals.heals, serviceId);
   const recorded = recordHeal(previous, { at: now, outcome, ...extras(result) }, svc.heal);
@@ -253,14 +294,37 @@ export function applyHealResult(
   const heal: HealState = { ...recorded, totals };
   const event: HealBreakerEvent = { type: "heal", ok: result.ok };
   const step = stepHealBreaker(svc.breaker, breakerOf(state, serviceId), event, now, gateSlackMs(config));
+  return { heal, breaker: step.state, decisions: step.decisions };
+}
+
+/**
+ * A state whose heal and breaker records belong to the caller (a tick in progress), so that
+ * `recordHealResult` can write into them: copied once, however many heals follow.
+ */
+export function ownRecords(state: UpkeepState): UpkeepState {
   return {
-    state: {
-      ...state,
-      heals: { ...state.heals, heals: withEntry(state.heals.heals, serviceId, heal) },
-      breakers: { ...state.breakers, breakers: withEntry(state.breakers.breakers, serviceId, step.state) },
-    },
-    decisions: step.decisions.length === 0 ? {} : Object.fromEntries([[serviceId, step.decisions]]),
+    ...state,
+    heals: { ...state.heals, heals: { ...state.heals.heals } },
+    breakers: { ...state.breakers, breakers: { ...state.breakers.breakers } },
   };
+}
+
+/**
+ * `applyHealResult` for a state made by `ownRecords`: the same entries, written in place (same keys,
+ * same order as the copy would have), and the breaker decisions returned.
+ */
+export function recordHealResult(
+  config: Config,
+  state: UpkeepState,
+  serviceId: string,
+  result: HealResult,
+  now: number,
+): HealBreakerDecision[] {
+  const recorded = healResultEntries(config, state, serviceId, result, now);
+  if (recorded === undefined) return [];
+  setOwn(state.heals.heals, serviceId, recorded.heal);
+  setOwn(state.breakers.breakers, serviceId, recorded.breaker);
+  return recorded.decisions;
 }
 
 export function finishTick(
@@ -271,8 +335,7 @@ export function finishTick(
   now: number,
   opts: FinishOptions,
 ): TickResult {
-  const graph = buildGraph(config.services);
-  const failed = failedServices(config, state, observations);
+  const blockedBy = blockedByOf(buildGraph(config.services), failedServices(config, state, observations));
   const slackMs = gateSlackMs(config);
   // Maps, then Object.fromEntries: safe for any id, `__proto__` included, and linear in the services.
   const services = new Map<string, ServiceRecord>();
@@ -290,7 +353,7 @@ export function finishTick(
       if (prevRecord !== undefined) services.set(id, prevRecord);
       continue;
     }
-    const roots = obs.ok ? [] : blockedBy(graph, id, failed);
+    const roots = obs.ok ? [] : blockedBy(id);
     const status: ServiceStatus = obs.ok ? "up" : roots.length > 0 ? "blocked" : "down";
     const wentDown = status === "down" || (opts.wentDown?.has(id) ?? false);
     const record = track(svc, prevRecord, status, obs, now, wentDown);
@@ -390,6 +453,46 @@ function failedServices(
   return failed;
 }
 
+/** `failedServices` answered per id asked about, without walking every service first. */
+function failedLookup(
+  config: Config,
+  state: UpkeepState,
+  observations: Readonly<Record<string, Observation>>,
+): FailedSet {
+  const byId = servicesById(config);
+  const known = new Map<string, boolean>();
+  return {
+    has(id) {
+      let failed = known.get(id);
+      if (failed === undefined) {
+        const svc = byId.get(id);
+        const obs = own(observations, id);
+        const last = own(state.services.services, id)?.lastStatus;
+        failed =
+          svc !== undefined &&
+          svc.enabled &&
+          (obs !== undefined ? !obs.ok : last !== undefined && last !== "up");
+        known.set(id, failed);
+      }
+      return failed;
+    },
+  };
+}
+
+/** The services by id, built once per services array (the first of a duplicated id, like `find`). */
+const indexed = new WeakMap<readonly ServiceConfig[], ReadonlyMap<string, ServiceConfig>>();
+
+export function servicesById(config: Pick<Config, "services">): ReadonlyMap<string, ServiceConfig> {
+  let byId = indexed.get(config.services);
+  if (byId === undefined) {
+    const map = new Map<string, ServiceConfig>();
+    for (const svc of config.services) if (!map.has(svc.id)) map.set(svc.id, svc);
+    byId = map;
+    indexed.set(config.services, byId);
+  }
+  return byId;
+}
+
 /**
  * `wentDown`: the service failed a check of its own this tick, even if a heal brought it back before
  * the tick ended. Then it is up *since now*, and an outage began if it had been up.
@@ -418,11 +521,6 @@ function track(
     lastLatencyMs: obs.latencyMs,
     outages,
   };
-}
-
-function inOrder(config: Config, order: readonly string[]): ServiceConfig[] {
-  const byId = new Map(config.services.map((s) => [s.id, s]));
-  return order.flatMap((id) => byId.get(id) ?? []);
 }
 
 function breakerOf(state: UpkeepState, id: string): BreakerState {
@@ -456,11 +554,11 @@ export function ownFailures(
   state: UpkeepState,
   observations: Readonly<Record<string, Observation>>,
 ): Set<string> {
-  const graph = buildGraph(config.services);
   const failed = failedServices(config, state, observations);
+  const blockedBy = blockedByOf(buildGraph(config.services), failed);
   const own = new Set<string>();
   for (const id of failed) {
-    if (Object.hasOwn(observations, id) && blockedBy(graph, id, failed).length === 0) own.add(id);
+    if (Object.hasOwn(observations, id) && blockedBy(id).length === 0) own.add(id);
   }
   return own;
 }

@@ -13,6 +13,17 @@ export interface DependencyGraph {
   readonly order: readonly string[];
   /** Known dependencies of each service. */
   readonly deps: ReadonlyMap<string, readonly string[]>;
+  /** Each service's index in `order`: sorting by it replaces a scan of the whole order. */
+  readonly rank: ReadonlyMap<string, number>;
+  /** Known direct dependents of each service (the reverse of `deps`). */
+  readonly dependents: ReadonlyMap<string, readonly string[]>;
+  /** No cycle: a root cause found once holds for every service that reaches it. */
+  readonly acyclic: boolean;
+}
+
+/** Just what `blockedBy` asks of the failed services. */
+export interface FailedSet {
+  has(id: string): boolean;
 }
 
 /** A tick builds the graph of the same Config several times: once per services array is enough. */
@@ -34,13 +45,36 @@ function computeGraph(services: readonly GraphNode[]): DependencyGraph {
       s.id,
       [...new Set(s.dependsOn)].filter((d) => known.has(d)),
     );
-  return {
-    order: topoOrder(
-      services.map((s) => s.id),
-      deps,
-    ),
+  const dependents = new Map<string, string[]>();
+  for (const [id, list] of deps) {
+    for (const dep of list) {
+      const found = dependents.get(dep);
+      if (found === undefined) dependents.set(dep, [id]);
+      else found.push(id);
+    }
+  }
+  const order = topoOrder(
+    services.map((s) => s.id),
     deps,
-  };
+  );
+  const rank = new Map<string, number>();
+  order.forEach((id, i) => rank.set(id, i));
+  return { order, deps, rank, dependents, acyclic: isAcyclic(order, deps, rank) };
+}
+
+/** Acyclic when every dependency comes before its dependent in the order (a cycle cannot). */
+function isAcyclic(
+  order: readonly string[],
+  deps: ReadonlyMap<string, readonly string[]>,
+  rank: ReadonlyMap<string, number>,
+): boolean {
+  return order.every((id) => (deps.get(id) ?? []).every((d) => (rank.get(d) ?? -1) < (rank.get(id) ?? -1)));
+}
+
+/** Ids in graph order; unknown ids last, as given. */
+export function inGraphOrder(graph: DependencyGraph, ids: Iterable<string>): string[] {
+  const rankOf = (id: string): number => graph.rank.get(id) ?? Number.MAX_SAFE_INTEGER;
+  return [...ids].sort((a, b) => rankOf(a) - rankOf(b));
 }
 
 /** Depth-first: each service right after its dependencies, otherwise in input order. */
@@ -67,15 +101,30 @@ function topoOrder(ids: readonly string[], deps: ReadonlyMap<string, readonly st
  * causes (it is blocked itself) or the dependency (it is down). Empty means not blocked. `failed` is the
  * set of services whose probe failed; the caller decides whether `serviceId` itself failed.
  */
-export function blockedBy(graph: DependencyGraph, serviceId: string, failed: ReadonlySet<string>): string[] {
+export function blockedBy(graph: DependencyGraph, serviceId: string, failed: FailedSet): string[] {
   const roots = rootCauses(graph, serviceId, failed, new Set([serviceId]), new Map());
-  return graph.order.filter((id) => roots.has(id));
+  return roots.size === 0 ? [] : inGraphOrder(graph, roots);
+}
+
+/**
+ * `blockedBy` for many services against one failed set. A tick asks it of every failed service; on an
+ * acyclic graph (what validation allows) the root causes found for one service are reused for all the
+ * services that reach it, so the whole tick walks each dependency edge once. On a cyclic graph each
+ * service is walked on its own, as `blockedBy` does: what a cycle cuts depends on where the walk began.
+ */
+export function blockedByOf(graph: DependencyGraph, failed: FailedSet): (serviceId: string) => string[] {
+  const memo = new Map<string, ReadonlySet<string>>();
+  return (serviceId) => {
+    if (!graph.acyclic) return blockedBy(graph, serviceId, failed);
+    const roots = rootCauses(graph, serviceId, failed, new Set([serviceId]), memo);
+    return roots.size === 0 ? [] : inGraphOrder(graph, roots);
+  };
 }
 
 function rootCauses(
   graph: DependencyGraph,
   id: string,
-  failed: ReadonlySet<string>,
+  failed: FailedSet,
   visiting: Set<string>,
   memo: Map<string, ReadonlySet<string>>,
 ): ReadonlySet<string> {
@@ -97,17 +146,22 @@ function rootCauses(
 
 /** Every service that depends on `serviceId`, directly or not, in graph order (for re-probing). */
 export function dependentsOf(graph: DependencyGraph, serviceId: string): string[] {
+  return dependentsOfAll(graph, [serviceId]).filter((id) => id !== serviceId);
+}
+
+/**
+ * Every service that depends, directly or not, on any of `serviceIds`, in graph order; one walk over
+ * the reverse edges, each visited once. A given id is listed only when it depends on another one.
+ */
+export function dependentsOfAll(graph: DependencyGraph, serviceIds: Iterable<string>): string[] {
   const found = new Set<string>();
-  let frontier = [serviceId];
-  while (frontier.length > 0) {
-    const next: string[] = [];
-    for (const [id, deps] of graph.deps) {
-      if (!found.has(id) && id !== serviceId && deps.some((d) => frontier.includes(d))) {
-        found.add(id);
-        next.push(id);
-      }
+  const stack = [...serviceIds];
+  while (stack.length > 0) {
+    for (const dependent of graph.dependents.get(stack.pop() as string) ?? []) {
+      if (found.has(dependent)) continue;
+      found.add(dependent);
+      stack.push(dependent);
     }
-    frontier = next;
   }
-  return graph.order.filter((id) => found.has(id));
+  return inGraphOrder(graph, found);
 }

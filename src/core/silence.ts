@@ -25,6 +25,18 @@ export function activeSilences(
   );
 }
 
+/** Whether any silence mutes alerts of `level` for `serviceId` at `now` (`activeSilences` is not empty). */
+export function isSilenced(
+  silences: readonly Silence[],
+  serviceId: string,
+  level: string,
+  now: number,
+): boolean {
+  return silences.some(
+    (s) => appliesTo(s.services, serviceId) && appliesTo(s.levels, level) && isActive(s, now),
+  );
+}
+
 /** Whether a maintenance silence pauses healing of `serviceId` at `now` (levels do not matter). */
 export function isHealingPaused(silences: readonly Silence[], serviceId: string, now: number): boolean {
   return silences.some((s) => s.pauseHealing && appliesTo(s.services, serviceId) && isActive(s, now));

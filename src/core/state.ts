@@ -194,3 +194,11 @@ export function own<T>(record: Readonly<Record<string, T>>, key: string): T | un
 export function withEntry<T>(record: Readonly<Record<string, T>>, key: string, value: T): Record<string, T> {
   return { ...record, [key]: value };
 }
+
+/**
+ * Sets `key` in a record the caller owns (a tick's own copy): like `withEntry` without the copy, and as
+ * safe for any key (a defined property never sets the prototype). An existing key keeps its place.
+ */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
+}

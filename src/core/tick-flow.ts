@@ -16,10 +16,11 @@ import { canAttempt } from "./breaker.js";
 import { checkHeal } from "./budget.js";
 import {
   applyChecks,
-  applyHealResult,
   finishTick,
   ownFailures,
+  ownRecords,
   planHeals,
+  recordHealResult,
   tickHealOf,
   type HealIntent,
   type Observation,
@@ -28,7 +29,7 @@ import {
 } from "./decide.js";
 import type { ServiceFacts } from "./facts.js";
 import { gateSlackMs } from "./gates.js";
-import { buildGraph, dependentsOf } from "./graph.js";
+import { buildGraph, dependentsOfAll } from "./graph.js";
 import type { HealBreakerDecision } from "./heal-breaker.js";
 import { emptyBreaker, own, type UpkeepState } from "./state.js";
 
@@ -100,11 +101,15 @@ export async function runTickFlow(
 ): Promise<TickFlowResult> {
   const selected = selectServices(config, options.only);
   const byId = new Map(selected.map((s) => [s.id, s]));
+  const position = new Map(selected.map((s, i) => [s.id, i]));
   const graph = buildGraph(config.services);
   // Maps, turned into records at the end: service ids such as `__proto__` stay plain data.
   const decisions = new Map<string, HealBreakerDecision[]>();
+  const noteOf = (id: string, list: readonly HealBreakerDecision[]): void => {
+    if (list.length > 0) decisions.set(id, [...(decisions.get(id) ?? []), ...list]);
+  };
   const note = (more: Readonly<Record<string, HealBreakerDecision[]>>): void => {
-    for (const [id, list] of Object.entries(more)) decisions.set(id, [...(decisions.get(id) ?? []), ...list]);
+    for (const [id, list] of Object.entries(more)) noteOf(id, list);
   };
 
   const first = await ops.probe(selected, "first");
@@ -112,6 +117,7 @@ export async function runTickFlow(
   const wentDown = ownFailures(config, initial, first);
   const checked = applyChecks(config, initial, first, now, options.silences);
   let state = checked.state;
+  let ownsRecords = false;
   note(checked.decisions);
 
   const heals = new Map<string, { intent: HealIntent; run: HealRun }>();
@@ -145,7 +151,11 @@ export async function runTickFlow(
         skipped.set(service.id, { reason: "no-step-ran" });
         continue;
       }
-      const recorded = applyHealResult(
+      // The heal and breaker records become the tick's own at its first recorded heal (one copy), and
+      // every heal writes into them: the state applyHealResult would build, without a copy per heal.
+      if (!ownsRecords) state = ownRecords(state);
+      ownsRecords = true;
+      const recorded = recordHealResult(
         config,
         state,
         service.id,
@@ -157,20 +167,18 @@ export async function runTickFlow(
         },
         now,
       );
-      state = recorded.state;
-      note(recorded.decisions);
+      noteOf(service.id, recorded);
       if (run.verified !== undefined) observations[service.id] = run.verified;
       else reprobe.push(service);
     }
     Object.assign(observations, await probeIfAny(ops, reprobe));
     // Whatever depends on a service that is up again, directly or not, is looked at again.
     const recovered = requests.map((r) => r.service.id).filter((id) => observations[id]?.ok === true);
-    const again = new Set<string>();
-    for (const id of recovered) {
-      for (const dependent of dependentsOf(graph, id))
-        if (byId.has(dependent) && observations[dependent]?.ok === false) again.add(dependent);
-    }
-    const dependents = selected.filter((s) => again.has(s.id));
+    // One walk from every recovered service at once; probed in rule order, like `selected`.
+    const dependents = dependentsOfAll(graph, recovered)
+      .filter((id) => byId.has(id) && observations[id]?.ok === false)
+      .sort((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0))
+      .map((id) => byId.get(id) as ServiceConfig);
     Object.assign(observations, await probeIfAny(ops, dependents));
     candidates = dependents.map((s) => s.id);
     if (candidates.length === 0) break;

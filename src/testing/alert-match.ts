@@ -21,7 +21,20 @@ export function alertsCheck(
   // A pack's tests speak for the pack's rules only: the consumer's own rules may fire alongside.
   const owns = ctx.ownsRule;
   const actual = owns === undefined ? tick.result.alerts : tick.result.alerts.filter((a) => owns(a.ruleId));
-  const pairs = matchAlerts(expected, actual, (e, a) => alertMatches(e, a, tick, ctx));
+  // An item naming its service can only take that service's notices: with every service down at once,
+  // trying each item against every notice would cost the square of the services.
+  const byService = new Map<string, number[]>();
+  actual.forEach((a, j) => {
+    const list = byService.get(a.serviceId);
+    if (list === undefined) byService.set(a.serviceId, [j]);
+    else list.push(j);
+  });
+  const pairs = matchAlerts(
+    expected,
+    actual,
+    (e, a) => alertMatches(e, a, tick, ctx),
+    (e) => (e.service === undefined ? undefined : (byService.get(e.service) ?? [])),
+  );
   const missing = expected.filter((_, i) => !pairs.has(i));
   const used = new Set(pairs.values());
   const unexpected = actual.filter((_, j) => !used.has(j));
@@ -62,15 +75,21 @@ export function alertMatches(
   return true;
 }
 
-/** Expected index -> actual index, as many pairs as possible (augmenting paths; lists are short). */
+/**
+ * Expected index -> actual index, as many pairs as possible (augmenting paths). `candidates` may name,
+ * in ascending order, the only actual items an expected one can fit (undefined: all of them); the
+ * pairs are the same as without it.
+ */
 export function matchAlerts<E, A>(
   expected: readonly E[],
   actual: readonly A[],
   fits: (e: E, a: A) => boolean,
+  candidates: (e: E) => readonly number[] | undefined = () => undefined,
 ): Map<number, number> {
   const owner = new Map<number, number>();
+  const all = actual.map((_, j) => j);
   const tryAssign = (i: number, seen: Set<number>): boolean => {
-    for (let j = 0; j < actual.length; j++) {
+    for (const j of candidates(expected[i] as E) ?? all) {
       if (seen.has(j) || !fits(expected[i] as E, actual[j] as A)) continue;
       seen.add(j);
       const current = owner.get(j);

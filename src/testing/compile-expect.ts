@@ -3,6 +3,8 @@
  * in an expectation is a diagnostic with a did-you-mean, not a puzzling failure.
  */
 import { didYouMean, escapeSegment } from "../config/diagnostics.js";
+import type { Position } from "../config/load.js";
+import { servicesById } from "../core/decide.js";
 import { suggest } from "../config/suggest.js";
 import type { Reporter } from "./compile.js";
 import { mapFactIds } from "./ids.js";
@@ -52,7 +54,7 @@ export function compileExpectation(
   /** The Config's id of a service the expectation names, or undefined (reported) when there is none. */
   const service = (written: string, pointer: string): string | undefined => {
     const id = r.ids.service(written);
-    if (r.config.services.some((s) => s.id === id)) return id;
+    if (servicesById(r.config).has(id)) return id;
     const hint = r.hint(
       written,
       r.config.services.map((s) => s.id),
@@ -101,10 +103,21 @@ export function compileExpectation(
 
   const placed: PlacedCheck[] = [];
   for (const { check, pointer } of checks) {
-    const position = r.position(pointer);
+    // Found when a failure is reported: finding a key walks its YAML map, so finding all of them up
+    // front costs the square of an expectation listing every service.
+    let position: Position | undefined;
+    const at = (): Position => (position ??= r.position(pointer));
     const group = nextGroup();
     for (let tick = when.first; tick <= when.last; tick++)
-      placed.push({ check, tick, pointer, position, group });
+      placed.push({
+        check,
+        tick,
+        pointer,
+        get position() {
+          return at();
+        },
+        group,
+      });
   }
   return placed;
 }

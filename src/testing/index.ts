@@ -13,5 +13,5 @@ export { runTest, type RunDeps, type TestResult } from "./run-test.js";
 export { simulate, type SimulationCounts, type SimulationInput, type TickOutcome } from "./simulate.js";
 export { parseSeries, MAX_TICKS } from "./notation.js";
 export { formatRun, packLabel, runJson, summaryLine, TEST_FORMATS, type TestFormat } from "./format.js";
-export { memoize } from "./memo.js";
+export { memoize } from "../core/memo.js";
 export type { CompiledTest, Failure, RawTestFile } from "./model.js";

@@ -7,7 +7,7 @@ import { compareDiagnostics, type Diagnostic } from "../config/diagnostics.js";
 import type { Config } from "../config/model.js";
 import { compileTestFile } from "./compile.js";
 import type { IdMap } from "./ids.js";
-import { memoize } from "./memo.js";
+import { memoize } from "../core/memo.js";
 import type { RawTestFile } from "./model.js";
 import { parseTestFile, type ParsedTestFile } from "./parse.js";
 import { runTest, type RunDeps, type TestResult } from "./run-test.js";

@@ -2,7 +2,15 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/model.js";
 import type { AlertIntent } from "../../src/core/alerts.js";
-import { finishTick, planHeals, type FinishOptions, type Observation } from "../../src/core/decide.js";
+import {
+  applyHealResult,
+  finishTick,
+  ownRecords,
+  planHeals,
+  recordHealResult,
+  type FinishOptions,
+  type Observation,
+} from "../../src/core/decide.js";
 import { emptyState, type UpkeepState } from "../../src/core/state.js";
 import { runTickFlow, type HealRun, type TickFlowResult, type TickOps } from "../../src/core/tick-flow.js";
 import {
@@ -618,5 +626,48 @@ describe("properties of whole ticks", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("recording a tick's heals (no copy per heal)", () => {
+  const config = makeConfig({
+    services: ["a", "__proto__", "b", "constructor", "c"].map((id) => service(id)),
+  });
+  const results = [
+    { id: "b", ok: true },
+    { id: "__proto__", ok: false },
+    { id: "constructor", ok: true },
+    { id: "b", ok: false },
+  ];
+
+  it("writes into the tick's own records the state applyHealResult builds heal by heal", () => {
+    // A state with records already: a tick of c healed before.
+    const before = applyHealResult(config, emptyState(), "c", { ok: true, ran: 1 }, 0).state;
+    const frozen = JSON.stringify(before);
+    let copied = before;
+    for (const r of results)
+      copied = applyHealResult(config, copied, r.id, { ok: r.ok, ran: 2 }, 10 * MINUTE).state;
+
+    const owned = ownRecords(before);
+    const { heals, breakers } = owned;
+    for (const r of results) {
+      recordHealResult(config, owned, r.id, { ok: r.ok, ran: 2 }, 10 * MINUTE);
+      // The same record objects after every heal: written in place, never copied again.
+      expect(owned.heals.heals).toBe(heals.heals);
+      expect(owned.breakers.breakers).toBe(breakers.breakers);
+    }
+    // Same entries, same key order (the state files come out byte for byte the same), ids like
+    // `__proto__` as plain keys, and the state the tick started from untouched.
+    expect(JSON.stringify(owned)).toBe(JSON.stringify(copied));
+    expect(Object.getPrototypeOf(owned.heals.heals)).toBe(Object.prototype);
+    expect(Object.keys(owned.heals.heals)).toEqual(["c", "b", "__proto__", "constructor"]);
+    expect(JSON.stringify(before)).toBe(frozen);
+  });
+
+  it("records nothing for a heal in which no step ran, or for an unknown service", () => {
+    const owned = ownRecords(emptyState());
+    expect(recordHealResult(config, owned, "a", { ok: true, ran: 0 }, 0)).toEqual([]);
+    expect(recordHealResult(config, owned, "ghost", { ok: true, ran: 1 }, 0)).toEqual([]);
+    expect(owned).toEqual(emptyState());
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { blockedBy, buildGraph, dependentsOf } from "../../src/core/graph.js";
+import {
+  blockedBy,
+  blockedByOf,
+  buildGraph,
+  dependentsOf,
+  type DependencyGraph,
+} from "../../src/core/graph.js";
+import { countingArray, CountingMap, growth, LINEAR, type Counter } from "./op-count.js";
 
 const node = (id: string, ...dependsOn: string[]) => ({ id, dependsOn });
 
@@ -76,5 +83,56 @@ describe("dependentsOf", () => {
     const graph = buildGraph([node("web", "api"), node("api", "db"), node("db"), node("other")]);
     expect(dependentsOf(graph, "db")).toEqual(["api", "web"]);
     expect(dependentsOf(graph, "web")).toEqual([]);
+  });
+});
+
+describe("graph walks at scale (read counts, no clock)", () => {
+  /** A chain of `n` (each on the one before), and `n` services on one hub. */
+  const chain = (n: number) =>
+    Array.from({ length: n }, (_, i) => node(`c${i}`, ...(i === 0 ? [] : [`c${i - 1}`])));
+  const hub = (n: number) => [node("hub"), ...Array.from({ length: n }, (_, i) => node(`s${i}`, "hub"))];
+  const counted = (graph: DependencyGraph, counter: Counter): DependencyGraph => ({
+    ...graph,
+    order: countingArray(graph.order, counter),
+    deps: new CountingMap(graph.deps, counter),
+    dependents: new CountingMap(graph.dependents, counter),
+  });
+
+  it("finds what blocks each of the services on a hub without reading the whole order for each", async () => {
+    const ratio = await growth(200, (n) => {
+      const counter = { reads: 0 };
+      const graph = counted(buildGraph(hub(n)), counter);
+      const failed = new Set(graph.order);
+      for (let i = 0; i < n; i++) expect(blockedBy(graph, `s${i}`, failed)).toEqual(["hub"]);
+      return counter.reads;
+    });
+    expect(ratio).toBeLessThan(LINEAR);
+  });
+
+  it("finds the dependents of the head of a chain in one walk", async () => {
+    const ratio = await growth(200, (n) => {
+      const counter = { reads: 0 };
+      const graph = counted(buildGraph(chain(n)), counter);
+      expect(dependentsOf(graph, "c0")).toHaveLength(n - 1);
+      return counter.reads;
+    });
+    expect(ratio).toBeLessThan(LINEAR);
+  });
+
+  it("blockedByOf reuses root causes: a whole failed chain costs one walk", async () => {
+    const ratio = await growth(200, (n) => {
+      const counter = { reads: 0 };
+      const graph = counted(buildGraph(chain(n)), counter);
+      const failed = new Set(graph.order);
+      const roots = blockedByOf(graph, failed);
+      for (let i = 1; i < n; i++) expect(roots(`c${i}`)).toEqual(["c0"]);
+      return counter.reads;
+    });
+    expect(ratio).toBeLessThan(LINEAR);
+    // The same answers as one walk per service.
+    const graph = buildGraph([...chain(5), node("x", "c2", "c4")]);
+    const failed = new Set(["c1", "c2", "c3", "x"]);
+    const roots = blockedByOf(graph, failed);
+    for (const id of graph.order) expect(roots(id)).toEqual(blockedBy(graph, id, failed));
   });
 });

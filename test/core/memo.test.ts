@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JsonLogic } from "../../src/config/model.js";
 import { evaluateLogic } from "../../src/config/logic.js";
-import { memoize } from "../../src/testing/memo.js";
+import { memoize } from "../../src/core/memo.js";
 
 const EXPRESSIONS: JsonLogic[] = [
   { "==": [{ var: "status" }, "down"] },

@@ -9,7 +9,7 @@
  * against array items) is not memoized and goes to the real evaluator every time. Misses always do.
  */
 import type { JsonLogic } from "../config/model.js";
-import type { Evaluate } from "./heal-sim.js";
+type Evaluate = (expr: JsonLogic, data: unknown) => unknown;
 
 /** Bound per expression: a condition reading ever-changing facts (since, counters) must not grow memory. */
 const MAX_ENTRIES = 4096;
