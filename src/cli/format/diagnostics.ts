@@ -64,6 +64,23 @@ function diskReader(): (file: string) => string | undefined {
   };
 }
 
+/** Longest source line quoted whole; a longer one is cut to a window around the column. */
+const EXCERPT_MAX = 120;
+
+/**
+ * The quoted line and the caret's offset in it. A generated or minified rules file can hold one line of
+ * megabytes with thousands of findings on it: quoting it whole for each would exhaust memory.
+ */
+export function excerpt(line: string, column: number): { shown: string; caret: number } {
+  const at = Math.max(0, column - 1);
+  if (line.length <= EXCERPT_MAX) return { shown: line, caret: at };
+  const start = Math.max(0, Math.min(at - EXCERPT_MAX / 2, line.length - EXCERPT_MAX));
+  const end = Math.min(line.length, start + EXCERPT_MAX);
+  const head = start > 0 ? "…" : "";
+  const tail = end < line.length ? "…" : "";
+  return { shown: `${head}${line.slice(start, end)}${tail}`, caret: at - start + head.length };
+}
+
 export function formatText(diagnostics: readonly Diagnostic[], options: FormatOptions = {}): string {
   const read = options.readSource ?? diskReader();
   const lines = new Map<string, string[] | undefined>();
@@ -78,8 +95,9 @@ export function formatText(diagnostics: readonly Diagnostic[], options: FormatOp
     if (text !== undefined) {
       const gutter = String(d.line).length;
       // Tabs shown as one space each, so the caret stays under the column.
-      out.push(` ${String(d.line)} | ${text.replaceAll("\t", " ")}`);
-      out.push(` ${" ".repeat(gutter)} | ${" ".repeat(Math.max(0, d.column - 1))}^`);
+      const { shown, caret } = excerpt(text.replaceAll("\t", " "), d.column);
+      out.push(` ${String(d.line)} | ${shown}`);
+      out.push(` ${" ".repeat(gutter)} | ${" ".repeat(caret)}^`);
     }
     if (d.hint !== undefined) out.push(`  hint: ${d.hint}`);
     out.push("");

@@ -4,6 +4,7 @@ import {
   formatGithub,
   formatJson,
   formatSarif,
+  excerpt,
   formatText,
   summaryLine,
 } from "../../../src/cli/format/diagnostics.js";
@@ -145,5 +146,24 @@ describe("SARIF rules as code scanning shows them", () => {
       expect(rule.help.text).toContain("upkeep validate");
       expect(rule.help.markdown).toContain("`upkeep validate`");
     }
+  });
+});
+
+describe("quoting a very long source line", () => {
+  it("shows a window around the column with the caret under it", () => {
+    const line = `${"a".repeat(5000)}X${"b".repeat(5000)}`;
+    const { shown, caret } = excerpt(line, 5001);
+    expect(shown.length).toBeLessThanOrEqual(122);
+    expect(shown[caret]).toBe("X");
+    expect(shown.startsWith("…") && shown.endsWith("…")).toBe(true);
+    expect(excerpt("short: x", 8)).toEqual({ shown: "short: x", caret: 7 });
+  });
+
+  it("keeps text output bounded for thousands of findings on one huge line", () => {
+    const source = `${"x".repeat(200_000)}\n`;
+    const many = Array.from({ length: 20_000 }, (_, i) => d({ line: 1, column: 1 + i * 10 }));
+    const text = formatText(many, { readSource: () => source });
+    expect(text.length).toBeLessThan(20_000 * 400);
+    expect(text).toContain("20000 errors");
   });
 });
