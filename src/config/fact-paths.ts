@@ -18,6 +18,7 @@ const HEAL = {
   outcome: "value",
   reason: "value",
   refusedBy: "list",
+  forced: "value",
   nextAllowedAt: "value",
   budgetLeft: "value",
   failedInRow: "value",

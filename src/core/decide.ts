@@ -105,6 +105,8 @@ export interface HealResult {
 export interface TickHeal {
   outcome: "healed" | "failed" | "refused" | "skipped";
   reason: string;
+  /** A heal ran because someone forced it (`heal --force`), not because the probe failed. */
+  forced?: boolean;
   refusedBy?: readonly string[];
   nextAllowedAt?: number | null;
 }
@@ -428,6 +430,7 @@ function factsOf(
       outcome: (tickHeal?.outcome ?? "none") satisfies HealOutcome,
       reason: tickHeal?.reason ?? "",
       refusedBy: tickHeal?.refusedBy ?? [],
+      forced: tickHeal?.forced === true,
       nextAllowedAt: svc.heal.steps.length === 0 ? null : nextAllowedAt,
       budgetLeft: checkHeal(svc.heal, heal, now, slackMs).budgetLeft,
       failedInRow: breaker?.failStreak ?? 0,

@@ -34,6 +34,11 @@ export interface ServiceFacts {
     /** Every gate that refused this tick's heal (empty unless refused). */
     readonly refusedBy: readonly string[];
     /**
+     * This tick's heal was forced by hand (`heal --force`), also while the service was up: an alert rule
+     * can leave deliberate restarts alone with `{ "!": { "var": "heal.forced" } }`.
+     */
+    readonly forced: boolean;
+    /**
      * When every gate (breaker, maintenance, budget, cooldown) lets the next heal through, as of the end
      * of the tick (epoch ms; the tick's time when nothing holds healing back); null when some gate has no
      * end or the service has no heal steps.

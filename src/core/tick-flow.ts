@@ -185,9 +185,14 @@ export async function runTickFlow(
   }
 
   const outcomes = new Map<string, TickHeal>();
-  for (const [id, { run }] of heals) {
+  for (const [id, { run, intent }] of heals) {
     if (run.dryRun) outcomes.set(id, { outcome: "skipped", reason: "dry run" });
-    else if (run.ran > 0) outcomes.set(id, { outcome: run.ok ? "healed" : "failed", reason: run.detail });
+    else if (run.ran > 0)
+      outcomes.set(id, {
+        outcome: run.ok ? "healed" : "failed",
+        reason: run.detail,
+        ...(intent.forced ? { forced: true } : {}),
+      });
   }
   for (const [id, why] of skipped) {
     if (outcomes.has(id) || own(observations, id)?.ok !== false) continue;
@@ -266,6 +271,7 @@ export function whenFacts(
       outcome: "none",
       reason: "",
       refusedBy: [],
+      forced: false,
       nextAllowedAt: null,
       budgetLeft: checkHeal(svc.heal, own(state.heals.heals, svc.id), now, gateSlackMs(config)).budgetLeft,
       failedInRow: stored.failStreak ?? 0,

@@ -462,6 +462,20 @@ describe("why a heal is not run", () => {
     expect(state.heals.heals["boss-api"]?.recent).toHaveLength(4);
   });
 
+  it("facts say whether this tick's heal was forced, also for a restart of an up service", async () => {
+    const config = baselineConfig();
+    const plain = await tick(config, emptyState(), 0, { down: ["boss-api"], healWorks: () => true });
+    expect(plain.facts["boss-api"]?.heal).toMatchObject({ outcome: "healed", forced: false });
+    const forcedUp = await tick(config, plain.state, TICK, {
+      down: [],
+      force: ["boss-api"],
+      healWorks: () => true,
+    });
+    expect(forcedUp.facts["boss-api"]?.heal).toMatchObject({ outcome: "healed", forced: true });
+    const next = await tick(config, forcedUp.state, 2 * TICK, { down: [] });
+    expect(next.facts["boss-api"]?.heal.forced).toBe(false);
+  });
+
   it("returns heals in dependency order", () => {
     const config = makeConfig({ services: [service("a", { dependsOn: ["c"] }), service("b"), service("c")] });
     const plan = planHeals(config, emptyState(), observeAll(config, ["b", "c"], 0), 0);

@@ -28,6 +28,7 @@ const facts: ServiceFacts = {
     // Both hold it back; the cooldown ends later, so it is the reason.
     reason: "cooldown",
     refusedBy: ["breaker-open", "cooldown"],
+    forced: false,
     nextAllowedAt: T0 + 5 * MINUTE,
     budgetLeft: 1,
     failedInRow: 5,
@@ -39,6 +40,7 @@ const noHeal: ServiceFacts["heal"] = {
   outcome: "none",
   reason: "",
   refusedBy: [],
+  forced: false,
   nextAllowedAt: T0,
   budgetLeft: 3,
   failedInRow: 0,

@@ -93,6 +93,7 @@ function facts(id: string, title: string): ServiceFacts {
       outcome: "failed",
       reason: "verify failed",
       refusedBy: [],
+      forced: false,
       nextAllowedAt: T0 + 5 * MINUTE,
       budgetLeft: 2,
       failedInRow: 1,

@@ -80,6 +80,7 @@ describe("the shipped healing-gave-up notice", () => {
       outcome: "failed",
       reason: "verify failed",
       refusedBy: [],
+      forced: false,
       nextAllowedAt: T0 + 60_000,
       budgetLeft: 2,
       failedInRow: 1,

@@ -90,6 +90,7 @@ export function sampleNotification(
         ? { outcome: "none", reason: "", budgetLeft: 3 }
         : { outcome: "failed", reason: "sample heal failure", budgetLeft: 2 }),
       refusedBy: [],
+      forced: false,
       nextAllowedAt: null,
       failedInRow: resolved ? 0 : 1,
       failedSince: resolved ? null : since,
