@@ -288,7 +288,7 @@ describe("checkAlerts", () => {
       [
         "unknown-fact",
         "/rules/r/when/and/0/==/0/var",
-        '"heal.outcom" is not a fact conditions can read ("heal" has heal.outcome, heal.reason, heal.refusedBy, heal.nextAllowedAt, heal.budgetLeft, heal.failedInRow, heal.failedSince)',
+        '"heal.outcom" is not a fact conditions can read ("heal" has heal.outcome, heal.reason, heal.refusedBy, heal.forced, heal.nextAllowedAt, heal.budgetLeft, heal.failedInRow, heal.failedSince)',
         'did you mean "heal.outcome"?',
       ],
       [
