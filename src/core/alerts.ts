@@ -50,6 +50,18 @@ export interface AlertStepOptions {
 export interface AlertStep {
   state: AlertState;
   intent?: AlertIntent;
+  /** A notice was due and a silence (or a down dependency) held it back: which kind. */
+  muted?: AlertIntentKind;
+}
+
+/** A notice held back this tick, so `run` can say an alert fired but was silenced. */
+export interface MutedNotice {
+  kind: AlertIntentKind;
+  ruleId: string;
+  serviceId: string;
+  level: string;
+  /** `silenced` (a silence covers it) or `inhibited` (a dependency is down). */
+  why: "silenced" | "inhibited";
 }
 
 /** Same shape as `evaluateLogic` in src/config/logic.ts. */
@@ -128,7 +140,9 @@ export function stepAlert(
     if (prev.status === "firing") {
       const ended = { ...cleared, lastResolvedAt: now };
       if (!(prev.notified && rule.sendResolved)) return { state: endEpisode(ended) };
-      return opts.silenced ? { state: { ...ended, resolvedPending: true } } : resolve(ended);
+      return opts.silenced
+        ? { state: { ...ended, resolvedPending: true }, muted: "resolved" }
+        : resolve(ended);
     }
     return prev.resolvedPending && !opts.silenced ? resolve(cleared) : { state: cleared };
   }
@@ -162,7 +176,7 @@ function remind(
   const muted = opts.silenced || opts.inhibited;
   const cooldown = Math.max(0, reminderMs);
   if (!s.notified) {
-    if (muted) return { state: s };
+    if (muted) return { state: s, muted: "firing" };
     return send({ ...s, notified: true, nextReminderAt: now + cooldown }, "firing");
   }
   // A clock that went backwards must not postpone reminders by more than one interval.
@@ -170,7 +184,7 @@ function remind(
   if (now < due) return { state: due === s.nextReminderAt ? s : { ...s, nextReminderAt: due } };
   if (!muted) return send({ ...s, nextReminderAt: now + cooldown }, "reminder");
   const skipped = cooldown === 0 ? now : due + (Math.floor((now - due) / cooldown) + 1) * cooldown;
-  return { state: { ...s, nextReminderAt: skipped } };
+  return { state: { ...s, nextReminderAt: skipped }, muted: "reminder" };
 }
 
 function withoutClearStreak(s: AlertState): AlertState {
@@ -194,9 +208,10 @@ export function evaluateAlerts(
   facts: Readonly<Record<string, ServiceFacts>>,
   now: number,
   opts: AlertEvaluation,
-): { state: AlertsState; intents: AlertIntent[]; errors: AlertRuleError[] } {
+): { state: AlertsState; intents: AlertIntent[]; muted: MutedNotice[]; errors: AlertRuleError[] } {
   const alerts = new Map<string, AlertState>();
   const intents: AlertIntent[] = [];
+  const muted: MutedNotice[] = [];
   const errors: AlertRuleError[] = [];
   let totals = { ...previous.totals };
   const allIds = config.services.map((s) => s.id);
@@ -219,6 +234,14 @@ export function evaluateAlerts(
             intents.push(step.intent);
             totals = withEntry(totals, level.id, (own(totals, level.id) ?? 0) + 1);
           }
+          if (step.muted !== undefined)
+            muted.push({
+              kind: step.muted,
+              ruleId: rule.id,
+              serviceId,
+              level: level.id,
+              why: silenced ? "silenced" : "inhibited",
+            });
         } catch (error) {
           errors.push({
             ruleId: rule.id,
@@ -230,7 +253,7 @@ export function evaluateAlerts(
       if (next !== undefined) alerts.set(key, next);
     }
   }
-  return { state: { version: 1, alerts: Object.fromEntries(alerts), totals }, intents, errors };
+  return { state: { version: 1, alerts: Object.fromEntries(alerts), totals }, intents, muted, errors };
 }
 
 /** json-logic truthiness: an empty array is false. */

@@ -12,7 +12,13 @@
  */
 import type { Config, ServiceConfig, Silence } from "../config/model.js";
 import type { HealOutcome, ServiceFacts, ServiceStatus } from "./facts.js";
-import { evaluateAlerts, type AlertEvaluation, type AlertIntent, type AlertRuleError } from "./alerts.js";
+import {
+  evaluateAlerts,
+  type AlertEvaluation,
+  type AlertIntent,
+  type AlertRuleError,
+  type MutedNotice,
+} from "./alerts.js";
 import { checkHeal, recordHeal, settleHeal } from "./budget.js";
 import { bindingGate, checkGates, gateSlackMs, type GateRefusal } from "./gates.js";
 import { blockedByOf, buildGraph, inGraphOrder, type FailedSet } from "./graph.js";
@@ -122,6 +128,8 @@ export interface TickResult {
   state: UpkeepState;
   facts: Record<string, ServiceFacts>;
   alerts: AlertIntent[];
+  /** Notices a silence or a down dependency held back this tick. */
+  muted: MutedNotice[];
   /** Alert conditions that threw; their alert state is left as it was. */
   errors: AlertRuleError[];
 }
@@ -396,6 +404,7 @@ export function finishTick(
     },
     facts: factsById,
     alerts: alerts.intents,
+    muted: alerts.muted,
     errors: alerts.errors,
   };
 }

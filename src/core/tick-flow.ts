@@ -11,7 +11,7 @@
  * Every decision reads `now`, the tick's start, however long probes and heals take.
  */
 import type { Config, JsonLogic, ServiceConfig, Silence } from "../config/model.js";
-import type { AlertIntent, AlertRuleError } from "./alerts.js";
+import type { AlertIntent, AlertRuleError, MutedNotice } from "./alerts.js";
 import { canAttempt } from "./breaker.js";
 import { checkHeal } from "./budget.js";
 import {
@@ -76,6 +76,8 @@ export interface TickFlowResult {
   readonly state: UpkeepState;
   readonly facts: Record<string, ServiceFacts>;
   readonly alerts: AlertIntent[];
+  /** Notices a silence or a down dependency held back. */
+  readonly muted: MutedNotice[];
   readonly errors: AlertRuleError[];
   /** Breaker transitions and heal verdicts, per service that had any. */
   readonly breakerDecisions: Record<string, HealBreakerDecision[]>;
@@ -209,6 +211,7 @@ export async function runTickFlow(
     state: finished.state,
     facts: finished.facts,
     alerts: finished.alerts,
+    muted: finished.muted,
     errors: finished.errors,
     breakerDecisions: Object.fromEntries(decisions),
     selected,

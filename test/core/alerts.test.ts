@@ -20,6 +20,7 @@ interface Tick {
 function drive(level: LevelSpec, r: AlertRule, ticks: Tick[], start?: AlertState, from = 0) {
   let state = start;
   const intents: (AlertIntent | undefined)[] = [];
+  const muted: (string | undefined)[] = [];
   ticks.forEach((t, i) => {
     const step = stepAlert(level, r, state, t.matches, from + i * TICK, {
       serviceId: "svc",
@@ -28,8 +29,9 @@ function drive(level: LevelSpec, r: AlertRule, ticks: Tick[], start?: AlertState
     });
     state = step.state;
     intents.push(step.intent);
+    muted.push(step.muted);
   });
-  return { state: state as AlertState, intents };
+  return { state: state as AlertState, intents, muted };
 }
 
 const down = (n: number, extra: Omit<Tick, "matches"> = {}): Tick[] =>
@@ -103,6 +105,15 @@ describe("baseline levels", () => {
 
 describe("silences", () => {
   const r = rule("r", "CRITICAL");
+
+  it("say which notice each silenced tick held back, so `run` can show it", () => {
+    const { muted } = drive(CRITICAL, r, [...down(4, { silenced: true }), ...up(1, { silenced: true })]);
+    // Fires at tick 2 (threshold 3): held back there and at 3 (not yet announced); the end was never
+    // announced either, so there is no resolved notice to hold.
+    expect(muted).toEqual([undefined, undefined, "firing", "firing", undefined]);
+    const announced = drive(CRITICAL, r, [...down(3), ...up(1, { silenced: true })]);
+    expect(announced.muted).toEqual([undefined, undefined, undefined, "resolved"]);
+  });
 
   it("mute firing, but the alert still fires internally and is announced when the silence ends", () => {
     const { intents } = drive(CRITICAL, r, [...down(5, { silenced: true }), ...down(1), ...up(1)]);

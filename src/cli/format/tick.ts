@@ -92,6 +92,11 @@ export function formatTickText(report: TickReport, options: TickTextOptions = {}
         : "";
     for (const text of d.text.split("\n")) lines.push(`${verb} via ${d.channel}${retry}: ${text}${outcome}`);
   }
+  // A silence holds a notice back; the operator running the tick still sees that it would have fired.
+  for (const m of report.muted ?? []) {
+    const why = m.why === "silenced" ? "silenced" : "held back: a dependency is down";
+    lines.push(`Alert ${m.kind} ${m.ruleId} (${m.level}) for ${m.serviceId}: not sent, ${why}`);
+  }
   if (report.timedOut)
     lines.push(`Tick timed out after ${formatDuration(report.finishedAt - report.startedAt)}`);
   if (options.summary !== false) lines.push(summaryLine(report));
@@ -120,6 +125,7 @@ export function tickJson(report: TickReport): object {
       blockedBy: s.blockedBy,
     })),
     alerts: report.alerts,
+    muted: report.muted ?? [],
     deliveries: report.deliveries,
   };
 }

@@ -92,3 +92,28 @@ describe("alert lines", () => {
     expect(again).toContain("Alert via hook (retry 3 of an earlier notice n1): [CRITICAL] Web is down");
   });
 });
+
+describe("silenced notices", () => {
+  it("show in the tick text as not sent, with why", () => {
+    const report = {
+      startedAt: 0,
+      finishedAt: 1,
+      dryRun: false,
+      timedOut: false,
+      services: [],
+      healed: 0,
+      failed: 1,
+      alerts: [],
+      deliveries: [],
+      muted: [
+        { kind: "firing", ruleId: "service-down", serviceId: "web", level: "CRITICAL", why: "silenced" },
+        { kind: "reminder", ruleId: "service-down", serviceId: "api", level: "CRITICAL", why: "inhibited" },
+      ],
+    } as unknown as TickReport;
+    const text = formatTickText(report);
+    expect(text).toContain("Alert firing service-down (CRITICAL) for web: not sent, silenced");
+    expect(text).toContain(
+      "Alert reminder service-down (CRITICAL) for api: not sent, held back: a dependency is down",
+    );
+  });
+});
