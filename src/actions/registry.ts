@@ -7,10 +7,12 @@
  * node:https, json-logic) and their JSON Schemas only when used.
  */
 import { UpkeepError } from "../errors.js";
+import { alertmanagerChannel } from "./channels/alertmanager.js";
 import { commandChannel } from "./channels/command.js";
 import { discordChannel } from "./channels/discord.js";
 import { logChannel } from "./channels/log.js";
 import { macosChannel } from "./channels/macos.js";
+import { ntfyChannel } from "./channels/ntfy.js";
 import { slackChannel } from "./channels/slack.js";
 import { webhookChannel } from "./channels/webhook.js";
 import { diskProbe } from "./probes/disk.js";
@@ -71,6 +73,8 @@ export const builtinHandlers = {
     webhook: webhookChannel,
     command: commandChannel,
     macos: macosChannel,
+    ntfy: ntfyChannel,
+    alertmanager: alertmanagerChannel,
   },
 } satisfies Builtins;
 

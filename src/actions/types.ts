@@ -26,6 +26,8 @@ export interface HandlerSettings {
   readonly systemctlPath: string;
   /** Numeric uid used for launchd domains (`gui/<uid>`). */
   readonly uid: number;
+  /** runtime.interval: channels that must hear from us before a deadline (alertmanager) size it by this. */
+  readonly intervalMs?: number;
 }
 
 export interface ProbeResult {
@@ -68,6 +70,11 @@ export interface AlertEvent {
   readonly since: number;
   /** How many times this alert has been sent (including this one). */
   readonly count: number;
+  /**
+   * Not a notice: the alert still fires and was announced earlier; sent at every tick only to channels
+   * with `refreshWhileFiring` (deliver.ts). `kind` is then "reminder" and `count` the notices so far.
+   */
+  readonly refresh?: boolean;
 }
 
 export interface Notification {
@@ -116,6 +123,12 @@ export interface StepHandler<P = Record<string, unknown>> extends HandlerBase<P,
 }
 export interface ChannelHandler<P = Record<string, unknown>> extends HandlerBase<P, ChannelResult> {
   readonly kind: "channel";
+  /**
+   * The receiver forgets an alert it does not hear about again before a deadline (Alertmanager's
+   * `endsAt`): besides notices, it gets every firing, announced alert of its levels at every tick, as
+   * `refresh` events.
+   */
+  readonly refreshWhileFiring?: boolean;
 }
 
 export type Handler = ProbeHandler | StepHandler | ChannelHandler;

@@ -40,6 +40,8 @@ export interface RuntimeSettings {
   readonly plugins: readonly string[];
   /** Absolute path of the Prometheus textfile each tick writes (`runtime.metrics.file`); absent = none. */
   readonly metricsFile?: string;
+  /** The dead man's switch pinged after every real tick (`runtime.heartbeat`); absent = none. */
+  readonly heartbeat?: HeartbeatSettings;
   /** The event history (`runtime.history`). */
   readonly history: {
     readonly enabled: boolean;
@@ -47,6 +49,15 @@ export interface RuntimeSettings {
     readonly file: string;
     readonly retentionMs: number;
   };
+}
+
+export interface HeartbeatSettings {
+  /** As written: `${env:NAME}` stays unresolved (the URL holds the monitor's token) until the ping. */
+  readonly url: string;
+  /** As written; absent = `url` with /fail appended to its path, derived after resolution. */
+  readonly failUrl?: string;
+  readonly method: "GET" | "POST";
+  readonly timeoutMs: number;
 }
 
 export interface ProbeSpec {

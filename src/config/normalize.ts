@@ -81,6 +81,7 @@ export const DEFAULTS = Object.freeze({
     historyRetentionMs: 90 * 86_400_000,
     launchctl: "/bin/launchctl",
     systemctl: "systemctl",
+    heartbeatTimeoutMs: 5000,
   }),
   level: Object.freeze({ threshold: 1, cooldownMs: 3_600_000, resolveAfter: 1 }),
 });
@@ -171,6 +172,16 @@ function normalizeRuntime(doc: RawServicesFile, input: NormalizeInput, rulesDir:
       retentionMs: duration(raw.history?.retention, DEFAULTS.runtime.historyRetentionMs),
     },
     ...(raw.metrics === undefined ? {} : { metricsFile: fromRules(raw.metrics.file) }),
+    ...(raw.heartbeat === undefined
+      ? {}
+      : {
+          heartbeat: {
+            url: raw.heartbeat.url,
+            ...(raw.heartbeat.failUrl === undefined ? {} : { failUrl: raw.heartbeat.failUrl }),
+            method: raw.heartbeat.method ?? "GET",
+            timeoutMs: duration(raw.heartbeat.timeout, DEFAULTS.runtime.heartbeatTimeoutMs),
+          },
+        }),
     ...(raw.envFile === undefined ? {} : { envFile: envFilePath(raw.envFile, rulesDir) }),
   };
 }

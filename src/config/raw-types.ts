@@ -131,6 +131,27 @@ export interface RawRuntime {
     retention?: string;
   };
   /**
+   * Dead man's switch: after every real tick (run, watch, heal; never plan or dry runs), ping a monitor such as healthchecks.io, an Uptime Kuma push monitor or cronitor, which alerts when the pings stop. When a service is still down at the end of the tick, `failUrl` is pinged instead. A ping never fails the tick and adds at most `timeout` to it.
+   */
+  heartbeat?: {
+    /**
+     * The ping URL; it usually holds the monitor's token, so write it as "${env:HEARTBEAT_URL}" (it is treated as a secret).
+     */
+    url: string;
+    /**
+     * Pinged instead of `url` when a service is still down at the end of the tick; default `url` with /fail appended to its path (healthchecks.io style).
+     */
+    failUrl?: string;
+    /**
+     * GET (default) pings the URL; POST also sends a small JSON body with the tick summary (`N healed, M failed` and the ids of the services still down).
+     */
+    method?: "GET" | "POST";
+    /**
+     * How long a ping may take; default 5s.
+     */
+    timeout?: string;
+  };
+  /**
    * Prometheus metrics: each tick (not dry runs) rewrites a text-format file atomically, for node_exporter's textfile collector.
    */
   metrics?: {
@@ -450,7 +471,7 @@ export interface RawAlertsFile {
  */
 export interface RawChannel {
   /**
-   * The channel type: log, discord, slack, webhook, command, macos, or one a plugin adds.
+   * The channel type: log, discord, slack, webhook, command, macos, alertmanager, ntfy, or one a plugin adds.
    */
   type: string;
   /**
@@ -1039,6 +1060,66 @@ export interface WaitStepParams {
 }
 
 /**
+ * Parameters of the alertmanager channel: posts alerts to Prometheus Alertmanager's API (POST /api/v2/alerts), refreshed at every tick while they fire.
+ */
+export interface AlertmanagerChannelParams {
+  /**
+   * Alertmanager base URLs (e.g. http://127.0.0.1:9093, or one with a route prefix). Every URL gets every alert (an HA cluster wants all its members told); the send succeeds if one accepts.
+   *
+   * @minItems 1
+   */
+  urls: string[];
+  /**
+   * The `instance` label: which upkeep sent the alert; default the host name.
+   */
+  instance?: string;
+  /**
+   * Extra labels on every alert (name -> value), e.g. { env: prod }; they cannot replace alertname, service, severity or instance.
+   */
+  labels?: {
+    [k: string]: string;
+  };
+  /**
+   * A link back to where the alert came from (e.g. the host's `upkeep serve` page).
+   */
+  generatorURL?: string;
+  /**
+   * How far ahead `endsAt` is set while an alert fires: Alertmanager resolves it by itself if upkeep stops refreshing it for that long. Default 3 x runtime.interval, at least 5m.
+   */
+  resolveTimeout?: string;
+  /**
+   * Basic auth user name.
+   */
+  username?: string;
+  /**
+   * Basic auth password, usually ${env:NAME}.
+   */
+  password?: string;
+  /**
+   * Bearer token (Authorization: Bearer ...), usually ${env:NAME}.
+   */
+  bearerToken?: string;
+  /**
+   * Extra request headers (name -> value), e.g. a tenant header; values may use ${env:NAME}.
+   */
+  headers?: {
+    [k: string]: string;
+  };
+  /**
+   * Skip TLS certificate verification (self-signed test setups only).
+   */
+  insecure?: boolean;
+  /**
+   * PEM file of the CA that signed Alertmanager's certificate (trusted instead of the system roots); ~ expands to the home directory.
+   */
+  ca?: string;
+  /**
+   * How long one send may take before it counts as a failure (and is retried later), e.g. 5s; default 10s.
+   */
+  timeout?: string;
+}
+
+/**
  * Parameters of the command channel: runs a command (argv) with the alert JSON on its standard input.
  */
 export interface CommandChannelParams {
@@ -1098,6 +1179,42 @@ export interface MacosChannelParams {
    * Notification sound name, e.g. Basso.
    */
   sound?: string;
+}
+
+/**
+ * Parameters of the ntfy channel: publishes alerts to an ntfy topic (ntfy.sh or self-hosted).
+ */
+export interface NtfyChannelParams {
+  /**
+   * The topic URL, server plus topic, e.g. https://ntfy.sh/mytopic; on a public server the topic is a password, so usually "${env:NTFY_URL}".
+   */
+  url: string;
+  /**
+   * An access token (tk_...), sent as `Authorization: Bearer`; usually "${env:NTFY_TOKEN}". Not with username/password.
+   */
+  token?: string;
+  /**
+   * User for Basic auth, with password.
+   */
+  username?: string;
+  /**
+   * Password for Basic auth, usually "${env:NTFY_PASSWORD}".
+   */
+  password?: string;
+  /**
+   * Priority per alert level (level name -> 1-5 or min, low, default, high, urgent, max). Default: CRITICAL-like levels 5 (urgent), WARNING-like 4 (high), others 3 (default); resolved notices 3.
+   */
+  priority?: {
+    [k: string]: number | "min" | "low" | "default" | "high" | "urgent" | "max";
+  };
+  /**
+   * Tags (emoji short codes or words) added to every message, after the tone's own (rotating_light, warning, information_source, white_check_mark).
+   */
+  tags?: string[];
+  /**
+   * How long one send may take before it counts as a failure (and is retried later), e.g. 5s; default 10s.
+   */
+  timeout?: string;
 }
 
 /**
@@ -1174,10 +1291,12 @@ export interface BuiltinStepParams {
 
 /** Parameters of each built-in channel handler, by handler name. */
 export interface BuiltinChannelParams {
+  alertmanager: AlertmanagerChannelParams;
   command: CommandChannelParams;
   discord: DiscordChannelParams;
   log: LogChannelParams;
   macos: MacosChannelParams;
+  ntfy: NtfyChannelParams;
   slack: SlackChannelParams;
   webhook: WebhookChannelParams;
 }

@@ -56,6 +56,12 @@ export function checkServices(doc: unknown, options: SemanticOptions): Finding[]
       out,
     );
   }
+  // The heartbeat URL is read from the environment like a channel's: an unset variable is reported here.
+  const heartbeat = rec(runtime["heartbeat"]);
+  for (const key of ["url", "failUrl"]) {
+    const scope = { roots: [], env: true, where: "in runtime.heartbeat" };
+    checkTemplates(heartbeat[key], ["runtime", "heartbeat", key], scope, options, out);
+  }
 
   for (const [id, recipe] of Object.entries(recipes)) {
     const params = Object.keys(rec(rec(recipe)["params"]));

@@ -9,11 +9,15 @@
  * - A channel that cannot be used (unknown, unset `${env:..}`) is reported; the alert still goes to the
  *   level's other channels. Parameters are resolved at send time (channel-send.ts): no secret is stored.
  * - Every detail text passes through the redactor before it is logged, reported or queued.
+ * - Channels whose handler has `refreshWhileFiring` (alertmanager) also get, at every tick, each firing
+ *   alert of their levels that was announced and has no notice this tick, as a `refresh` event. Such a
+ *   notification gets a per-tick id: the same alerts are sent again each tick on purpose.
  */
 import type { AlertEvent, Notification } from "../actions/types.js";
 import type { Config } from "../config/model.js";
 import type { AlertIntent } from "../core/alerts.js";
 import type { ServiceFacts } from "../core/facts.js";
+import { alertKey, own, type AlertsState } from "../core/state.js";
 import { alertText } from "./alert-text.js";
 import { prepareChannel, type DeliverDeps } from "./channel-send.js";
 import { channelTurn, delivery, type Delivery } from "./channel-turn.js";
@@ -28,6 +32,8 @@ export interface DeliverOptions {
   readonly signal: AbortSignal;
   /** The queue from earlier ticks; absent = start from an empty one (the result then carries it). */
   readonly outbox?: OutboxState;
+  /** The tick's alert state: its firing alerts are refreshed on channels with `refreshWhileFiring`. */
+  readonly alerts?: AlertsState;
 }
 
 export interface DeliverResult {
@@ -36,15 +42,54 @@ export interface DeliverResult {
   readonly outbox: OutboxState;
 }
 
-/** One notification per channel for this tick's intents. */
+/**
+ * Alerts firing and announced that have no notice this tick, as intents limited to the channels that
+ * want refreshes (`wants`); `kind` is "reminder", `count` the notices sent so far.
+ */
+export function refreshIntents(
+  config: Config,
+  alerts: AlertsState,
+  intents: readonly AlertIntent[],
+  now: number,
+  wants: (channel: string) => boolean,
+): AlertIntent[] {
+  const noticed = new Set(intents.map((i) => alertKey(i.ruleId, i.serviceId)));
+  const out: AlertIntent[] = [];
+  for (const rule of config.alerts.rules) {
+    const level = own(config.alerts.levels, rule.level);
+    const channels = level?.channels.filter(wants) ?? [];
+    if (level === undefined || channels.length === 0) continue;
+    for (const service of config.services) {
+      if (rule.services.length > 0 && !rule.services.includes(service.id)) continue;
+      const key = alertKey(rule.id, service.id);
+      const alert = own(alerts.alerts, key);
+      if (alert?.status !== "firing" || !alert.notified || alert.since === null || noticed.has(key)) continue;
+      out.push({
+        kind: "reminder",
+        ruleId: rule.id,
+        serviceId: service.id,
+        level: level.id,
+        channels,
+        since: alert.since,
+        count: alert.sent,
+        at: now,
+      });
+    }
+  }
+  return out;
+}
+
+/** One notification per channel for this tick's intents (and refreshes, marked `refresh`). */
 export function buildNotifications(
   config: Config,
   intents: readonly AlertIntent[],
   facts: Readonly<Record<string, ServiceFacts>>,
   now: number,
+  refreshes: readonly AlertIntent[] = [],
 ): Notification[] {
   const perChannel = new Map<string, AlertEvent[]>();
-  for (const intent of intents) {
+  const refreshing = new Set(refreshes);
+  for (const intent of [...intents, ...refreshes]) {
     const rule = config.alerts.rules.find((r) => r.id === intent.ruleId);
     const serviceFacts = facts[intent.serviceId];
     const event: AlertEvent = {
@@ -62,12 +107,13 @@ export function buildNotifications(
       facts: serviceFacts === undefined ? {} : { ...serviceFacts },
       since: intent.since,
       count: intent.count,
+      ...(refreshing.has(intent) ? { refresh: true } : {}),
     };
     for (const channel of intent.channels)
       perChannel.set(channel, [...(perChannel.get(channel) ?? []), event]);
   }
   return [...perChannel].map(([channel, events]) => ({
-    id: notificationId(channel, events),
+    id: `${notificationId(channel, events)}${events.some((e) => e.refresh === true) ? `-${now.toString(36)}` : ""}`,
     createdAt: now,
     channel,
     events,
@@ -83,7 +129,11 @@ export async function deliverAlerts(
   options: DeliverOptions,
 ): Promise<DeliverResult> {
   const now = deps.clock.now();
-  const fresh = buildNotifications(config, intents, facts, now);
+  const refreshes =
+    options.alerts === undefined
+      ? []
+      : refreshIntents(config, options.alerts, intents, now, (c) => wantsRefresh(config, deps, c));
+  const fresh = buildNotifications(config, intents, facts, now, refreshes);
   const given = options.outbox ?? freshOutbox();
   if (options.dryRun) {
     const deliveries = fresh.map((n) => planned(config, n, given, deps));
@@ -119,6 +169,12 @@ export async function deliverAlerts(
   }
   logAll(deps, deliveries.slice(expired.dropped.length));
   return { deliveries, outbox };
+}
+
+function wantsRefresh(config: Config, deps: DeliverDeps, channel: string): boolean {
+  const spec = own(config.alerts.channels, channel);
+  const handler = spec === undefined ? undefined : deps.getHandler(spec.type, "channel");
+  return handler?.kind === "channel" && handler.refreshWhileFiring === true;
 }
 
 function planned(

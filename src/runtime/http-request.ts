@@ -18,6 +18,8 @@ export interface HttpRequestOptions {
   readonly signal?: AbortSignal;
   /** Skip TLS certificate verification. */
   readonly insecure?: boolean;
+  /** PEM certificates trusted instead of the system roots (a private CA). */
+  readonly ca?: string | readonly string[];
   /** Body bytes kept (default 64 KiB); the connection is closed once reached. */
   readonly maxBodyBytes?: number;
 }
@@ -81,6 +83,7 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
       // A fresh connection per request: probes measure the real thing and nothing lingers in a pool.
       agent: false,
       ...(target.protocol === "https:" ? { rejectUnauthorized: !options.insecure } : {}),
+      ...(target.protocol === "https:" && options.ca !== undefined ? { ca: [options.ca].flat() } : {}),
     });
     const timer =
       options.timeoutMs === undefined

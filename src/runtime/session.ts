@@ -41,6 +41,7 @@ export function handlerSettings(config: Config): HandlerSettings {
     launchctlPath: config.runtime.launchctlPath,
     systemctlPath: config.runtime.systemctlPath,
     uid: safeUid(),
+    intervalMs: config.runtime.intervalMs,
   };
 }
 
@@ -111,6 +112,11 @@ export async function runSession(
       if (config.runtime.metricsFile !== undefined) {
         const { writeMetrics } = await import("./metrics.js");
         await writeMetrics(config, state, report, deps.logger);
+      }
+      // Last, so a slow monitor delays nothing else; bounded by its own timeout and never throws.
+      if (config.runtime.heartbeat !== undefined) {
+        const { heartbeatAfterTick } = await import("./heartbeat.js");
+        await heartbeatAfterTick(config, report, { ...deps, now: () => deps.clock.now() });
       }
     }
     return { report, state };

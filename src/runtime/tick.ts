@@ -12,7 +12,7 @@ import type { ServiceFacts } from "../core/facts.js";
 import type { UpkeepState } from "../core/state.js";
 import type { HealBreakerDecision } from "../core/heal-breaker.js";
 import { dataRecord, runTickFlow, type HealRun, type TickOps } from "../core/tick-flow.js";
-import type { AlertIntent } from "../core/alerts.js";
+import type { AlertIntent, MutedNotice } from "../core/alerts.js";
 import type { Clock } from "./clock.js";
 import { deadlineSignal } from "./deadline.js";
 import { deliverAlerts, type Delivery } from "./deliver.js";
@@ -97,6 +97,8 @@ export interface TickReport {
   readonly healed: number;
   readonly failed: number;
   readonly alerts: readonly AlertIntent[];
+  /** Notices a silence (or a down dependency) held back this tick: shown, never sent. */
+  readonly muted: readonly MutedNotice[];
   readonly deliveries: readonly Delivery[];
   /** Breaker transitions and heal verdicts of the tick, per service. */
   readonly breakerDecisions: Readonly<Record<string, readonly HealBreakerDecision[]>>;
@@ -194,6 +196,7 @@ export async function runTick(
       dryRun: options.dryRun,
       signal: tick.signal.aborted ? delivery.signal : tick.signal,
       ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
+      alerts: flow.state.alerts,
     }).finally(() => delivery.dispose());
 
     const services = flow.selected.map((s) => {
@@ -214,9 +217,11 @@ export async function runTick(
       dryRun: options.dryRun,
       timedOut: tick.signal.aborted,
       services,
-      healed: services.filter((s) => s.heal.outcome === "healed").length,
+      // Healed = a heal brought it back: steps that all succeeded while the probe still fails do not count.
+      healed: services.filter((s) => s.heal.outcome === "healed" && s.status === "up").length,
       failed: services.filter((s) => s.status !== "up").length,
       alerts: flow.alerts,
+      muted: flow.muted,
       deliveries,
       breakerDecisions: flow.breakerDecisions,
     };

@@ -12,6 +12,8 @@ import {
   checkNodeVersion,
   checkRules,
   checkWritable,
+  ok,
+  problem,
   skipped,
   type CheckResult,
 } from "./doctor-checks.js";
@@ -86,7 +88,33 @@ async function configChecks(config: Config | undefined): Promise<CheckResult[]> 
     await checkWritable("state-dir", stateDir, "state folder", true),
     await checkWritable("log-dir", dirname(logFile), "log folder", true),
     checkLock(await lockHolder(stateDir), tickTimeoutMs),
+    ...(config.runtime.heartbeat === undefined ? [] : [await checkHeartbeat(stateDir)]),
   ];
+}
+
+/** The last ping of `runtime.heartbeat`: a failed one means the outside monitor is not hearing us. */
+export async function checkHeartbeat(stateDir: string): Promise<CheckResult> {
+  const { lastHeartbeat } = await import("../runtime/heartbeat.js");
+  let last: Awaited<ReturnType<typeof lastHeartbeat>>;
+  try {
+    last = await lastHeartbeat(stateDir);
+  } catch (error) {
+    return problem(
+      "heartbeat",
+      `cannot read the last ping: ${error instanceof Error ? error.message : String(error)}`,
+      `check ${stateDir}/heartbeat.json (the next tick rewrites it)`,
+    );
+  }
+  if (last === null)
+    return skipped("heartbeat", "never pinged: no tick has run since runtime.heartbeat was set");
+  const when = new Date(last.at).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const what = last.signal === "fail" ? "fail ping (a service was down)" : "ping";
+  if (last.ok) return ok("heartbeat", `last ${what} ok at ${when} (HTTP ${last.status ?? "?"})`);
+  return problem(
+    "heartbeat",
+    `last ${what} failed at ${when}: ${last.error ?? "unknown error"}`,
+    "check runtime.heartbeat.url (and the variable it reads) and that this host can reach the monitor",
+  );
 }
 
 export function formatDoctor(report: DoctorReport): string {

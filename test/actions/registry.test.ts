@@ -78,7 +78,16 @@ describe("handler registry", () => {
   });
 
   it("lists handler names per kind", () => {
-    expect(listHandlers("probe")).toEqual(["disk", "exec", "file", "http", "launchd", "systemd", "tcp", "tls"]);
+    expect(listHandlers("probe")).toEqual([
+      "disk",
+      "exec",
+      "file",
+      "http",
+      "launchd",
+      "systemd",
+      "tcp",
+      "tls",
+    ]);
     expect(listHandlers("channel")).toContain("log");
   });
 

@@ -53,7 +53,7 @@ const SPEC = {
     "verify",
     "wait",
   ],
-  channel: ["command", "discord", "log", "macos", "slack", "webhook"],
+  channel: ["alertmanager", "command", "discord", "log", "macos", "ntfy", "slack", "webhook"],
 };
 
 /** A valid parameter object for each built-in handler. */
@@ -106,6 +106,21 @@ const SAMPLES: Record<string, Json> = {
   "channel/webhook": { url: "https://example.test/hook", secret: "${env:HOOK_SECRET}", method: "PUT" },
   "channel/command": { command: ["/usr/local/bin/notify"] },
   "channel/macos": { title: "upkeep", sound: "Basso" },
+  "channel/ntfy": {
+    url: "${env:NTFY_URL}",
+    token: "${env:NTFY_TOKEN}",
+    priority: { CRITICAL: "urgent", WARNING: 4 },
+    tags: ["upkeep"],
+    timeout: "5s",
+  },
+  "channel/alertmanager": {
+    urls: ["http://127.0.0.1:9093", "https://am2.example:9093/prefix"],
+    instance: "web-1",
+    labels: { env: "prod" },
+    username: "upkeep",
+    password: "${env:AM_PASSWORD}",
+    resolveTimeout: "10m",
+  },
 };
 
 /** Deep copy of the shipped services rules with one change applied. */
@@ -245,6 +260,16 @@ const CASES: Case[] = [
     kind: "services",
     doc: services((d) => (step(d, 0)["action"] = "Launchd Unload")),
     errors: [{ instancePath: "/recipes/launchd-restart/steps/0/action", keyword: "pattern" }],
+  },
+  {
+    title: "a heartbeat without a url, with an unknown method and key",
+    kind: "services",
+    doc: services((d) => ((d["runtime"] as Json)["heartbeat"] = { method: "PUT", every: "1m" })),
+    errors: [
+      { instancePath: "/runtime/heartbeat", keyword: "required" },
+      { instancePath: "/runtime/heartbeat", keyword: "additionalProperties" },
+      { instancePath: "/runtime/heartbeat/method", keyword: "enum" },
+    ],
   },
   {
     title: "a service id with capitals, a bad concurrency, a bad failure rate and version 2",

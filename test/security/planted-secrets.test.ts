@@ -63,6 +63,9 @@ const CHANNELS = [
   "command",
   "command-slow",
   "macos",
+  "ntfy",
+  "alertmanager",
+  "alertmanager-bearer",
   "log",
 ] as const;
 
@@ -148,9 +151,12 @@ function fileGroup(path: string): string {
 }
 
 function requestText(r: Received): string {
+  // Basic credentials travel base64-encoded: decoded, the endpoint's own password shows as received.
+  const basic = /^Basic (\S+)$/.exec(String(r.headers["authorization"]))?.[1];
   return [
     `${r.method} ${r.url}`,
     ...Object.entries(r.headers).map(([k, v]) => `${k}: ${String(v)}`),
+    ...(basic === undefined ? [] : [`(basic) ${Buffer.from(basic, "base64").toString("utf8")}`]),
     "",
     r.body,
   ].join("\n");

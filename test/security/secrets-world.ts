@@ -439,6 +439,51 @@ export class SecretsWorld {
       owner: "ch-slack",
       wrap: (s) => `${echo}/ch-slack/500/services/T000/B000/${s}`,
     });
+    // Basic credentials travel base64-encoded; the 401 echo sends them back in that form.
+    add({
+      name: "AM_PASSWORD",
+      env: "AM_PASSWORD",
+      tag: "AMPASS",
+      odd: true,
+      handler: "channel:alertmanager",
+      param: "password (Basic auth, 401 echo)",
+      owner: "ch-alertmanager",
+    });
+    add({
+      name: "AM_TOKEN",
+      env: "AM_TOKEN",
+      tag: "AMTOK",
+      handler: "channel:alertmanager",
+      param: "bearerToken (500 echo)",
+      owner: "ch-alertmanager",
+    });
+    add({
+      name: "NTFY_URL",
+      env: "NTFY_URL",
+      tag: "NTFYTOP",
+      handler: "channel:ntfy",
+      param: "url (the topic is the password; 401 echo)",
+      owner: "ch-ntfy",
+      wrap: (s) => `${echo}/ch-ntfy/401/${s}`,
+    });
+    add({
+      name: "NTFY_TOKEN",
+      env: "NTFY_TOKEN",
+      tag: "NTFYTOK",
+      odd: true,
+      handler: "channel:ntfy",
+      param: "token (Bearer)",
+      owner: "ch-ntfy",
+    });
+    add({
+      name: "HEARTBEAT_URL",
+      env: "HEARTBEAT_URL",
+      tag: "HBEAT",
+      handler: "runtime:heartbeat",
+      param: "runtime.heartbeat.url (token in path, POST, 500 echo)",
+      owner: "heartbeat",
+      wrap: (s) => `${echo}/heartbeat/500/ping/${s}`,
+    });
     add({
       name: "COMMAND_ARG",
       env: "COMMAND_ARG",
@@ -507,6 +552,7 @@ runtime:
   tickTimeout: 20s
   interval: 2s
   metrics: { file: ${JSON.stringify(join(this.state, "metrics", "upkeep.prom"))} }
+  heartbeat: { url: ${env("HEARTBEAT_URL")}, method: POST, timeout: 1s }
 defaults:
   probe: { timeout: 1s }
   breaker: { failureThreshold: 50, successThreshold: 1, openFor: 1s }
@@ -584,6 +630,9 @@ services:
       `  command: { type: command, with: { command: ${sh('cat >/dev/null; echo "notify says $1"; echo "notify failed for $1; inherited: $(env | grep S3cr3t | tr "\\n" " ")" >&2; exit 1', "COMMAND_ARG")}, timeout: 1s } }`,
       `  command-slow: { type: command, with: { command: ${sh('cat >/dev/null; echo "slow notify $1"; echo "slow notify err $1" >&2; exec sleep 5', "COMMAND_SLOW")}, timeout: 500ms } }`,
       `  macos: { type: macos, with: { title: ${env("MACOS_TITLE")}, sound: ${env("MACOS_SOUND")} } }`,
+      `  ntfy: { type: ntfy, with: { url: ${env("NTFY_URL")}, token: ${env("NTFY_TOKEN")}, timeout: 1s } }`,
+      `  alertmanager: { type: alertmanager, with: { urls: ["http://127.0.0.1:${this.ports.echoPort}/ch-alertmanager/401", "http://127.0.0.1:${this.ports.refusedPort}"], username: upkeep, password: ${env("AM_PASSWORD")}, timeout: 1s } }`,
+      `  alertmanager-bearer: { type: alertmanager, with: { urls: ["http://127.0.0.1:${this.ports.echoPort}/ch-alertmanager/500"], bearerToken: ${env("AM_TOKEN")}, timeout: 1s } }`,
       `  log: { type: log }`,
     ];
     const ids = [
@@ -596,6 +645,9 @@ services:
       "command",
       "command-slow",
       "macos",
+      "ntfy",
+      "alertmanager",
+      "alertmanager-bearer",
       "log",
     ];
     const alerts = `version: 1
