@@ -27,7 +27,10 @@ export interface RuntimeSettings {
   /** Size-based rotation of the log file. */
   readonly logRotation: { readonly maxBytes: number; readonly keep: number };
   /** Max probes/heals in flight at once. */
+  /** Heals in flight at once. */
   readonly concurrency: number;
+  /** Probes in flight at once (a separate, larger bound: probes wait, heals work). */
+  readonly probeConcurrency: number;
   /** No tick outlives this. */
   readonly tickTimeoutMs: number;
   /** Schedule interval used by launchd/systemd units and `watch` by default. */

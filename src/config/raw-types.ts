@@ -94,9 +94,13 @@ export interface RawRuntime {
    */
   interval?: string;
   /**
-   * Probes and heals in flight at once; default 8.
+   * Heals in flight at once; default 8.
    */
   concurrency?: number;
+  /**
+   * Probes in flight at once; default 256. Probes mostly wait on the network, so a tick with hung services takes about one probe timeout, not one per wave.
+   */
+  probeConcurrency?: number;
   /**
    * No tick outlives this; default 2m.
    */

@@ -113,14 +113,17 @@ export async function runTick(
   // The tick's one instant: every gate, record and alert decision reads it (src/core/tick-flow.ts).
   const startedAt = deps.clock.now();
   const tick = deadlineSignal(undefined, config.runtime.tickTimeoutMs, "tick timeout");
-  // Every probe or heal in flight listens on it (at most `concurrency` at once): not a leak.
-  setMaxListeners(config.runtime.concurrency + 10, tick.signal);
+  // Every probe or heal in flight listens on it (at most the two limits at once): not a leak.
+  setMaxListeners(config.runtime.probeConcurrency + config.runtime.concurrency + 10, tick.signal);
+  // Probes wait on sockets and children and cost little: their own, larger bound keeps a tick with
+  // hung services near one probe timeout. Heals restart things: `concurrency` keeps them few.
+  const probeLimit = pLimit(config.runtime.probeConcurrency);
   const limit = pLimit(config.runtime.concurrency);
   const silences = [...config.alerts.silences, ...(options.extraSilences ?? [])];
   const reports = new Map<string, HealReport>();
 
   const probeOne = (service: ServiceConfig): Promise<Observation> =>
-    limit(async () => toObservation(await probeService(service, deps, tick.signal), deps.clock.now()));
+    probeLimit(async () => toObservation(await probeService(service, deps, tick.signal), deps.clock.now()));
   const ops: TickOps = {
     probe: async (services) => {
       const out = dataRecord<Observation>();

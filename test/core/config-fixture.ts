@@ -154,6 +154,7 @@ export function makeConfig(parts: ConfigParts): Config {
       logFile: "/state/upkeep.log",
       logRotation: { maxBytes: 10 * 1024 * 1024, keep: 5 },
       concurrency: 4,
+      probeConcurrency: 256,
       tickTimeoutMs: 2 * MINUTE,
       intervalMs: 5 * MINUTE,
       launchctlPath: "launchctl",

@@ -174,7 +174,7 @@ function svc(id: string, lines: string[]): string {
 const verifyStep = "- { action: verify, timeout: 2s, with: { interval: 10ms } }";
 
 describe("runTick: probes", () => {
-  it("probes every service in parallel: 20 probes all start before any finishes", async () => {
+  it("probes every service in parallel with the shipped settings: 100 probes all start before any finishes", async () => {
     calls = [];
     const gate = deferred();
     let started = 0;
@@ -183,26 +183,27 @@ describe("runTick: probes", () => {
       probeHandler("t.gate", async (params) => {
         started += 1;
         events.push(`start:${key(params)}`);
-        if (started === 20) gate.resolve();
+        if (started === 100) gate.resolve();
         // A sequential runner never gets here for the first probe: it would time out instead.
         await gate.promise;
         events.push(`end:${key(params)}`);
         return { ok: true, latencyMs: 0, detail: "gate opened" };
       }),
     );
-    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    // A hundred hung services cost one probe timeout, not one per wave of `concurrency` (heals' limit).
+    const ids = Array.from({ length: 100 }, (_, i) => `s${i}`);
     const config = await loadConfig(
-      `  concurrency: 20\ndefaults:\n  probe: { timeout: 10s }\nservices:\n${ids
+      `defaults:\n  probe: { timeout: 10s }\nservices:\n${ids
         .map((id) => svc(id, [`probe: { type: t.gate, key: ${id} }`]))
         .join("\n")}\n`,
     );
     const report = await harness().tick(config);
     expect(report.services.map((s) => s.status)).toEqual(ids.map(() => "up"));
     const firstEnd = events.findIndex((e) => e.startsWith("end:"));
-    expect(events.slice(0, firstEnd).filter((e) => e.startsWith("start:"))).toHaveLength(20);
+    expect(events.slice(0, firstEnd).filter((e) => e.startsWith("start:"))).toHaveLength(100);
   });
 
-  it("never has more probes in flight than runtime.concurrency", async () => {
+  it("never has more probes in flight than runtime.probeConcurrency", async () => {
     let inFlight = 0;
     let most = 0;
     register(
@@ -216,7 +217,7 @@ describe("runTick: probes", () => {
     );
     const ids = Array.from({ length: 12 }, (_, i) => `c${i}`);
     const config = await loadConfig(
-      `  concurrency: 4\nservices:\n${ids.map((id) => svc(id, [`probe: { type: t.count }`])).join("\n")}\n`,
+      `  probeConcurrency: 4\nservices:\n${ids.map((id) => svc(id, [`probe: { type: t.count }`])).join("\n")}\n`,
     );
     const report = await harness().tick(config);
     expect(report.services.every((s) => s.status === "up")).toBe(true);
