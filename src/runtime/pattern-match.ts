@@ -89,6 +89,9 @@ function inWorker(source: string, input: string, { budgetMs, signal }: MatchOpti
   const ms = Math.max(0, Math.floor(budgetMs));
   if (ms === 0) return Promise.resolve({ kind: "timeout", ms });
   return new Promise((resolve) => {
+    // The budget is measured from here: creating a worker can block this thread for a while on a busy
+    // machine, and a timer started after it would fire past the probe's own deadline.
+    const timer = setTimeout(() => settle({ kind: "timeout", ms }), ms);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { source, input },
@@ -109,7 +112,6 @@ function inWorker(source: string, input: string, { budgetMs, signal }: MatchOpti
       resolve(outcome);
     };
     const onAbort = (): void => settle({ kind: "aborted" });
-    const timer = setTimeout(() => settle({ kind: "timeout", ms }), ms);
     signal.addEventListener("abort", onAbort, { once: true });
     worker.once("message", (reply: { matched?: boolean; error?: string }) =>
       settle(
