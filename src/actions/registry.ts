@@ -10,6 +10,7 @@ import { UpkeepError } from "../errors.js";
 import { alertmanagerChannel } from "./channels/alertmanager.js";
 import { commandChannel } from "./channels/command.js";
 import { discordChannel } from "./channels/discord.js";
+import { emailChannel } from "./channels/email.js";
 import { logChannel } from "./channels/log.js";
 import { macosChannel } from "./channels/macos.js";
 import { ntfyChannel } from "./channels/ntfy.js";
@@ -75,6 +76,7 @@ export const builtinHandlers = {
     macos: macosChannel,
     ntfy: ntfyChannel,
     alertmanager: alertmanagerChannel,
+    email: emailChannel,
   },
 } satisfies Builtins;
 

@@ -97,6 +97,14 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "one service's merged rule, where each value came from, and its recent history",
     load: () => import("./commands/explain.js"),
   },
+  logs: {
+    summary: "print the log by service, level and time; -f follows it across rotation",
+    load: () => import("./commands/logs.js"),
+  },
+  completion: {
+    summary: "bash | zsh | fish: print a shell completion script for upkeep",
+    load: () => import("./commands/completion.js"),
+  },
 };
 
 export function usage(): string {

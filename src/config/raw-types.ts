@@ -475,7 +475,7 @@ export interface RawAlertsFile {
  */
 export interface RawChannel {
   /**
-   * The channel type: log, discord, slack, webhook, command, macos, alertmanager, ntfy, or one a plugin adds.
+   * The channel type: log, discord, slack, webhook, command, macos, alertmanager, ntfy, email, or one a plugin adds.
    */
   type: string;
   /**
@@ -1162,6 +1162,56 @@ export interface DiscordChannelParams {
 }
 
 /**
+ * Parameters of the email channel: sends the grouped alerts as one mail over SMTP, with a plain-text and an HTML body.
+ */
+export interface EmailChannelParams {
+  /**
+   * The SMTP server, e.g. smtp.example.com.
+   */
+  host: string;
+  /**
+   * The SMTP port; default 587 (submission with STARTTLS), or 465 when secure is true.
+   */
+  port?: number | string;
+  /**
+   * TLS from the first byte (implicit TLS, usually port 465). Default false: the session starts in clear and upgrades with STARTTLS.
+   */
+  secure?: boolean;
+  /**
+   * When secure is false: refuse to send unless the server offers STARTTLS, so the password and the mail never travel in clear. Default true; set false only for a relay on localhost.
+   */
+  requireTLS?: boolean;
+  /**
+   * Accept a certificate that does not verify (self-signed, wrong name). Default false.
+   */
+  insecure?: boolean;
+  /**
+   * User for SMTP AUTH, with password.
+   */
+  username?: string;
+  /**
+   * Password for SMTP AUTH, usually "${env:SMTP_PASSWORD}".
+   */
+  password?: string;
+  /**
+   * The sender, e.g. "upkeep <upkeep@example.com>".
+   */
+  from: string;
+  /**
+   * One recipient or a list of them.
+   */
+  to: string | string[];
+  /**
+   * The subject; {headline} (e.g. "CRITICAL: web is down" or "3 alerts: 2 CRITICAL firing, 1 resolved"), {count} and {host} are replaced. Default "[upkeep] {headline}".
+   */
+  subject?: string;
+  /**
+   * How long connecting, each server reply and the whole send may take before it counts as a failure (and is retried later), e.g. 5s; default 10s.
+   */
+  timeout?: string;
+}
+
+/**
  * Parameters of the log channel: writes alerts to the upkeep log.
  */
 export interface LogChannelParams {
@@ -1298,6 +1348,7 @@ export interface BuiltinChannelParams {
   alertmanager: AlertmanagerChannelParams;
   command: CommandChannelParams;
   discord: DiscordChannelParams;
+  email: EmailChannelParams;
   log: LogChannelParams;
   macos: MacosChannelParams;
   ntfy: NtfyChannelParams;

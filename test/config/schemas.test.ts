@@ -53,7 +53,7 @@ const SPEC = {
     "verify",
     "wait",
   ],
-  channel: ["alertmanager", "command", "discord", "log", "macos", "ntfy", "slack", "webhook"],
+  channel: ["alertmanager", "command", "discord", "email", "log", "macos", "ntfy", "slack", "webhook"],
 };
 
 /** A valid parameter object for each built-in handler. */
@@ -111,6 +111,16 @@ const SAMPLES: Record<string, Json> = {
     token: "${env:NTFY_TOKEN}",
     priority: { CRITICAL: "urgent", WARNING: 4 },
     tags: ["upkeep"],
+    timeout: "5s",
+  },
+  "channel/email": {
+    host: "smtp.example.com",
+    port: 587,
+    username: "upkeep",
+    password: "${env:SMTP_PASSWORD}",
+    from: "upkeep <upkeep@example.com>",
+    to: ["ops@example.com"],
+    subject: "[upkeep] {headline}",
     timeout: "5s",
   },
   "channel/alertmanager": {

@@ -66,6 +66,7 @@ const CHANNELS = [
   "ntfy",
   "alertmanager",
   "alertmanager-bearer",
+  "email",
   "log",
 ] as const;
 
@@ -92,6 +93,10 @@ function cliPlan(rules: string, state: string): { label: string; args: string[] 
   // One explain per kind of failure (each reads the rule, the state and the service's log lines).
   for (const id of ["exec-stderr", "http-500", "launchd-probe"]) add(["explain", id, "--format", "json"]);
   for (const id of ["exec-stdout", "file-missing", "systemd-probe", "disk-missing"]) add(["explain", id]);
+  // logs reads the log (and, with --since, the rotated ones) that the ticks above wrote.
+  add(["logs"]);
+  add(["logs", "exec-stderr", "--since", "1h", "--format", "json"]);
+  plan.push({ label: "completion bash", args: ["completion", "bash"] });
   add(["doctor", "--scheduler", "none"]);
   add(["doctor", "--scheduler", "none", "--format", "json"]);
   for (const id of CHANNELS) add(["alert", "test", id]);

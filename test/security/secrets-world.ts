@@ -22,6 +22,7 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SMTPServer } from "smtp-server";
 import { freePort, isGone, killTree, waitFor } from "../actions/helpers.js";
 import { makeSecret, type Secret } from "./leak-scan.js";
 
@@ -74,6 +75,7 @@ interface Standins {
   readonly echoPort: number;
   readonly silentPort: number;
   readonly refusedPort: number;
+  readonly smtpPort: number;
 }
 
 function cleanEnv(world: SecretsWorld): Record<string, string> {
@@ -103,9 +105,10 @@ export class SecretsWorld {
   readonly captures: Capture[] = [];
   plants: Plant[] = [];
   private servers: Server[] = [];
+  private smtpServers: SMTPServer[] = [];
   private sockets = new Set<Socket>();
   private children = new Set<ChildProcess>();
-  private ports: Standins = { echoPort: 0, silentPort: 0, refusedPort: 0 };
+  private ports: Standins = { echoPort: 0, silentPort: 0, refusedPort: 0, smtpPort: 0 };
 
   get env(): Record<string, string> {
     return cleanEnv(this);
@@ -116,7 +119,12 @@ export class SecretsWorld {
       mkdirSync(dir, { recursive: true });
     const echo = await this.listen(true);
     const silent = await this.listen(false);
-    this.ports = { echoPort: echo, silentPort: silent, refusedPort: await freePort() };
+    this.ports = {
+      echoPort: echo,
+      silentPort: silent,
+      refusedPort: await freePort(),
+      smtpPort: await this.listenSmtp(),
+    };
     this.plants = this.makePlants();
     this.writeStandinTools();
     this.writeRules();
@@ -153,6 +161,37 @@ export class SecretsWorld {
     const address = server.address();
     if (address === null || typeof address === "string") throw new Error("no port");
     return address.port;
+  }
+
+  /**
+   * An SMTP stand-in (owner `ch-email`): records each AUTH exchange as a request (the password decoded),
+   * then refuses it with a 535 that quotes the password back, like the echoing HTTP stand-ins.
+   */
+  private async listenSmtp(): Promise<number> {
+    const server = new SMTPServer({
+      logger: false,
+      disabledCommands: ["STARTTLS"],
+      allowInsecureAuth: true,
+      closeTimeout: 1000,
+      onAuth: (auth, _session, callback) => {
+        this.received.push({
+          owner: "ch-email",
+          method: "AUTH",
+          url: `smtp AUTH ${auth.method}`,
+          headers: {},
+          body: `username: ${auth.username ?? ""}\npassword: ${auth.password ?? ""}`,
+        });
+        callback(new Error(`authentication failed for ${auth.username ?? ""} with ${auth.password ?? ""}`));
+      },
+    });
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.server.address();
+        resolve(address === null || typeof address === "string" ? 0 : address.port);
+      }),
+    );
+    this.smtpServers.push(server);
+    return port;
   }
 
   private makePlants(): Plant[] {
@@ -476,6 +515,15 @@ export class SecretsWorld {
       owner: "ch-ntfy",
     });
     add({
+      name: "SMTP_PASSWORD",
+      env: "SMTP_PASSWORD",
+      tag: "SMTPPASS",
+      odd: true,
+      handler: "channel:email",
+      param: "password (SMTP AUTH, 535 echo)",
+      owner: "ch-email",
+    });
+    add({
       name: "HEARTBEAT_URL",
       env: "HEARTBEAT_URL",
       tag: "HBEAT",
@@ -633,6 +681,7 @@ services:
       `  ntfy: { type: ntfy, with: { url: ${env("NTFY_URL")}, token: ${env("NTFY_TOKEN")}, timeout: 1s } }`,
       `  alertmanager: { type: alertmanager, with: { urls: ["http://127.0.0.1:${this.ports.echoPort}/ch-alertmanager/401", "http://127.0.0.1:${this.ports.refusedPort}"], username: upkeep, password: ${env("AM_PASSWORD")}, timeout: 1s } }`,
       `  alertmanager-bearer: { type: alertmanager, with: { urls: ["http://127.0.0.1:${this.ports.echoPort}/ch-alertmanager/500"], bearerToken: ${env("AM_TOKEN")}, timeout: 1s } }`,
+      `  email: { type: email, with: { host: 127.0.0.1, port: ${this.ports.smtpPort}, requireTLS: false, username: upkeep, password: ${env("SMTP_PASSWORD")}, from: upkeep@example.test, to: ops@example.test, timeout: 1s } }`,
       `  log: { type: log }`,
     ];
     const ids = [
@@ -648,6 +697,7 @@ services:
       "ntfy",
       "alertmanager",
       "alertmanager-bearer",
+      "email",
       "log",
     ];
     const alerts = `version: 1
@@ -783,6 +833,7 @@ rules:
     await waitFor(() => pids.every((p) => isGone(p)), 5000, "CLI children to exit").catch(() => undefined);
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all(this.smtpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     rmSync(this.root, { recursive: true, force: true });
   }
 }
