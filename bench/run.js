@@ -7,6 +7,7 @@
  *      off (a quiet tick may cost at most 1.1x that), a tick that writes SQLite, and a cold `report`
  *   2. one tick over 1,000 tcp services (aim: under 1 s)
  *   3. 100 http services that accept but never answer, 2 s probe timeout (aim: under 3 s)
+ *   3b. cold `run` against `node -e 0` in wall and CPU time, with what it loads (bench/cold.bench.mjs)
  *   4. `validate` on 5,000 services (bench/validate.bench.mjs)
  *   5. a thousand simulated days of rule tests (bench/rule-tests.bench.mjs)
  *   6. run, run --dry-run, plan and test over 250 to 5,000 services, per N, to show they grow linearly
@@ -28,6 +29,11 @@ if (!existsSync(join(root, "dist", "cli", "main.js"))) {
 }
 
 const work = mkdtempSync(join(tmpdir(), "upkeep-bench-"));
+// Ticks run from launchd/systemd without these; NODE_EXTRA_CA_CERTS alone adds ~90 ms to a Node 20 start.
+const UNSET = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE"];
+const childEnv = { ...process.env };
+for (const name of UNSET) delete childEnv[name];
+console.log(`bench: children run with ${UNSET.join(", ")} unset`);
 const closers = [];
 
 function listen(server) {
@@ -48,7 +54,7 @@ function rulesDir(name, services, runtime = "") {
 
 function time(argv) {
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, argv, { encoding: "utf8" });
+  const result = spawnSync(process.execPath, argv, { encoding: "utf8", env: childEnv });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   return { ms, status: result.status, stderr: result.stderr };
 }
@@ -209,9 +215,9 @@ try {
 }
 
 // 4. validate, 5. rule tests, 6. growth with the number of services
-for (const script of ["validate.bench.mjs", "rule-tests.bench.mjs", "scale.bench.mjs"]) {
+for (const script of ["cold.bench.mjs", "validate.bench.mjs", "rule-tests.bench.mjs", "scale.bench.mjs"]) {
   const file = join(root, "bench", script);
   if (!existsSync(file)) continue;
-  const r = spawnSync(process.execPath, [file], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, [file], { stdio: "inherit", env: childEnv });
   if (r.status !== 0) process.exitCode = r.status ?? 1;
 }

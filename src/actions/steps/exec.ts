@@ -3,7 +3,6 @@
  * With `detach: true` it starts a long-running process instead and leaves it running (see start-detached).
  */
 import { formatCommandLine, runProcess } from "../../runtime/process.js";
-import { startDetached } from "../../runtime/start-detached.js";
 import {
   abortDetail,
   expandHome,
@@ -64,6 +63,8 @@ export const execStep = {
     }
     if (detach) {
       if (signal.aborted) return { ok: false, detail: `${argv[0] as string}: ${abortDetail(signal)}` };
+      // Loaded here: node:child_process is no cost a tick without a detached step should pay.
+      const { startDetached } = await import("../../runtime/start-detached.js");
       const started = await startDetached(argv, {
         ...(cwd !== undefined ? { cwd: expandHome(cwd) } : {}),
         env: { ...ctx.env, ...env },
