@@ -42,7 +42,8 @@ export function runHelp(command: string, summary: string): string {
     "  -h, --help         this help",
     "",
     "Exit codes: 0 all services up at the end (healed counts), 1 a service is still down,",
-    "            2 bad rules or usage (nothing run, state untouched), 3 another tick holds the lock.",
+    "            2 bad rules, usage, or state that cannot be read or written (nothing run, state",
+    "            untouched), 3 another tick holds the lock, 141 stdout's reader went away.",
     "",
   ].join("\n");
 }

@@ -164,6 +164,7 @@ describe("normalize: the shipped rules are the baseline", () => {
       logFile: path.join(homedir(), "Library/Logs/upkeep/upkeep.log"),
       logRotation: { maxBytes: 10 * 1024 * 1024, keep: 5 },
       concurrency: 8,
+      probeConcurrency: 256,
       tickTimeoutMs: 120_000,
       intervalMs: 300_000,
       launchctlPath: "/bin/launchctl",
@@ -550,6 +551,7 @@ describe("normalize: defaults match what the schemas tell editors", () => {
     expect(defs("services")["budget"]?.properties["max"]?.default).toBe(web?.heal.budget.max);
     const runtime = defs("services")["runtime"]?.properties ?? {};
     expect(runtime["concurrency"]?.default).toBe(config.runtime.concurrency);
+    expect(runtime["probeConcurrency"]?.default).toBe(config.runtime.probeConcurrency);
     expect(runtime["launchctl"]?.default).toBe(config.runtime.launchctlPath);
     expect(runtime["systemctl"]?.default).toBe(config.runtime.systemctlPath);
     expect(defs("services")["service"]?.properties["enabled"]?.default).toBe(web?.enabled);
