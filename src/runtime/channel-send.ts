@@ -6,7 +6,7 @@ import type { ChannelHandler, ChannelResult, Notification } from "../actions/typ
 import { toDurationMs } from "../actions/support.js";
 import type { Config } from "../config/model.js";
 import { deadlineSignal } from "./deadline.js";
-import { redactText, redactValue, type Redactor } from "./redact.js";
+import { redactText, redactValue } from "./redact.js";
 import { resolveParams } from "./resolve.js";
 import type { TickDeps } from "./tick.js";
 
@@ -36,34 +36,10 @@ export function prepareChannel(config: Config, channelId: string, deps: DeliverD
     return { ok: false, detail: `no channel handler named "${spec.type}"` };
   }
   const { value, missingEnv } = resolveParams(spec.params, { env: deps.env, redactor: deps.redactor });
-  redactUrlParts(deps.redactor);
   if (missingEnv.length > 0) {
     return { ok: false, detail: `environment variable(s) not set: ${missingEnv.join(", ")}` };
   }
   return { ok: true, handler, params: value as Record<string, unknown> };
-}
-
-/** Path segments and query values this long are credentials in webhook URLs (tokens, ids). */
-const TOKEN_LENGTH = 16;
-
-/**
- * A webhook URL's secret is its path (Discord, Slack) or query: an endpoint that echoes only that
- * part in an error must not leak it, so for every secret that is a URL, its path and query and their
- * long parts become secrets too.
- */
-export function redactUrlParts(redactor: Redactor): void {
-  for (const secret of [...redactor.secrets]) {
-    let url: URL;
-    try {
-      url = new URL(secret);
-    } catch {
-      continue;
-    }
-    const tail = `${url.pathname}${url.search}`;
-    if (tail.length >= TOKEN_LENGTH) redactor.add(tail);
-    const parts = [...url.pathname.split("/"), ...[...url.searchParams.values()], url.password];
-    for (const part of parts) if (part.length >= TOKEN_LENGTH) redactor.add(part);
-  }
 }
 
 function sendTimeoutMs(params: Record<string, unknown>): number {

@@ -67,6 +67,8 @@ function secretForms(value: string): string[] {
       // A bare "/" or a short path like "/h" is not secret; a token-bearing path is long.
       if (tail.length >= 8) forms.push(tail);
       for (const [, v] of url.searchParams) if (v.length >= 8) forms.push(v, encodeURIComponent(v));
+      // A long path segment is a token (Discord and Slack webhook ids and keys), echoed on its own.
+      for (const part of url.pathname.split("/")) if (part.length >= 16) forms.push(part);
       if (url.password.length >= MIN_SECRET_LENGTH)
         forms.push(decodeURIComponent(url.password), url.password);
     } catch {

@@ -44,6 +44,9 @@ describe("the process-wide registry", () => {
     expect(redactText(`echo ${b64}`, r)).toBe("echo [REDACTED]");
     expect(redactText("q T0ken-In-Query-123", r)).toBe("q [REDACTED]");
     expect(redactText("pw p4ssw0rd-xyz", r)).toBe("pw [REDACTED]");
+    // A webhook's long path segment (its token) echoed on its own, without the rest of the URL.
+    const hook = createRedactor(["https://discord.com/api/webhooks/123456/Hook-Token-Segment-0042"]);
+    expect(redactText("unknown webhook Hook-Token-Segment-0042", hook)).toBe("unknown webhook [REDACTED]");
   });
 
   it("registers what the rules name before anything resolves it (status reads an old tick's words)", () => {
