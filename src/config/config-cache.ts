@@ -7,7 +7,8 @@
  * stored). Rules with plugins or packs are never cached: their handlers and files must load anyway.
  * `upkeep validate` never uses the cache. UPKEEP_NO_CACHE=1 turns it off.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -57,7 +58,11 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
   if (services === undefined || UNCACHEABLE.test(services)) return undefined;
   const alerts = readOrEmpty(join(input.rulesDir, "alerts.yaml"));
   const names = new Set([...`${services}\n${alerts ?? ""}`.matchAll(ENV_REF)].map((m) => m[1] as string));
-  const hash = createHash("sha256");
+  // SHA-256 in JavaScript, not node:crypto: loading crypto cost more than hashing a rules file.
+  const hash = sha256.create();
+  const update = (text: string): void => {
+    hash.update(utf8ToBytes(text));
+  };
   for (const part of [
     input.version,
     input.rulesDir,
@@ -66,9 +71,10 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
     services,
     alerts ?? "\0none",
   ]) {
-    hash.update(part).update("\0");
+    update(part);
+    update("\0");
   }
-  for (const name of [...names].sort()) hash.update(`${name}=${input.env[name] ?? "\0unset"}\0`);
+  for (const name of [...names].sort()) update(`${name}=${input.env[name] ?? "\0unset"}\0`);
   // runtime.envFile may supply values normalization renders: its path and bytes are part of the key,
   // and the write checks that the path read here is the one the Config names.
   let envFile: string | undefined;
@@ -77,12 +83,12 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
     const text = match?.[1] ?? match?.[2] ?? match?.[3];
     if (text === undefined) return undefined;
     envFile = envFilePath(text, input.rulesDir);
-    hash.update(`${envFile}\0${readOrEmpty(envFile) ?? "\0none"}\0`);
+    update(`${envFile}\0${readOrEmpty(envFile) ?? "\0none"}\0`);
   }
-  const slot = createHash("sha256").update(input.rulesDir).digest("hex").slice(0, 16);
+  const slot = bytesToHex(sha256(utf8ToBytes(input.rulesDir))).slice(0, 16);
   return {
     file: join(cacheDir(input.env), `config-${slot}.json`),
-    key: hash.digest("hex"),
+    key: bytesToHex(hash.digest()),
     ...(envFile === undefined ? {} : { envFile }),
   };
 }

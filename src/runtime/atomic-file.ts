@@ -7,10 +7,10 @@
  * Not write-file-atomic: it does not fsync the directory and installs signal-exit handlers in every
  * process that loads it; this file is the same recipe in a few lines with an explicit mode.
  */
-import { randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
 import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { uniqueSuffix } from "./unique-suffix.js";
 
 /** State is private to the user who runs the ticks: alert state can hold hostnames and messages. */
 export const STATE_FILE_MODE = 0o600;
@@ -22,10 +22,7 @@ const TEMP_MAX_AGE_MS = 10 * 60_000;
 
 /** A temp file name next to `target`; `sweepTempFiles` removes it if its writer dies. */
 export function tempName(target: string): string {
-  return join(
-    dirname(target),
-    `${TEMP_PREFIX}${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`,
-  );
+  return join(dirname(target), `${TEMP_PREFIX}${basename(target)}.${uniqueSuffix()}${TEMP_SUFFIX}`);
 }
 
 export async function writeFileAtomic(target: string, data: string, mode = STATE_FILE_MODE): Promise<void> {

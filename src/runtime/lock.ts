@@ -18,13 +18,13 @@
  * - Nothing keeps running while a lock is held: no timers, no exit handlers. A killed holder's lock
  *   is recovered because its pid is dead, it predates the last boot, or it is older than `staleMs`.
  */
-import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { hostname, uptime } from "node:os";
 import { basename, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { UpkeepError } from "../errors.js";
 import { isPidDead, sweepTempFiles } from "./atomic-file.js";
+import { uniqueSuffix } from "./unique-suffix.js";
 
 export interface LockRecord {
   readonly state: "held" | "free";
@@ -80,8 +80,7 @@ async function list(dir: string): Promise<Listing> {
   return { gens, temps: names.filter((name) => name.endsWith(".tmp")).length };
 }
 
-const tempFile = (dir: string): string =>
-  join(dir, `.lock.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+const tempFile = (dir: string): string => join(dir, `.lock.${uniqueSuffix()}.tmp`);
 
 const top = (gens: readonly number[]): number => gens.reduce((a, b) => Math.max(a, b), 0);
 const genFile = (dir: string, gen: number): string => join(dir, `${gen}.json`);

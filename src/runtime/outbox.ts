@@ -14,7 +14,8 @@
  *   remembered, so a notification is never sent twice by us, and receivers can drop duplicates by it.
  * - Only notifications are stored, never channel parameters: secrets are resolved at send time.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { AlertEvent, Logger, Notification } from "../actions/types.js";
 import type { BreakerSettings } from "../config/model.js";
 import type { BreakerState } from "../core/state.js";
@@ -101,7 +102,7 @@ export async function saveOutbox(stateDir: string, outbox: OutboxState, redactor
 /** Stable for the same notices to the same channel: a retry keeps the id of the first try. */
 export function notificationId(channel: string, events: readonly AlertEvent[]): string {
   const key = JSON.stringify([channel, events.map((e) => [e.ruleId, e.serviceId, e.kind, e.count, e.since])]);
-  return createHash("sha256").update(key).digest("hex").slice(0, 20);
+  return bytesToHex(sha256(utf8ToBytes(key))).slice(0, 20);
 }
 
 /** Wait before the next try after `attempts` failed ones. */

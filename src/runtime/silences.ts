@@ -10,7 +10,6 @@
  * windows among them), and starting fresh would drop them without a word. Readers (ticks, status,
  * list) warn and go on without the ad-hoc silences; writers refuse with E_STATE_CORRUPT.
  */
-import { randomBytes } from "node:crypto";
 import type { Logger } from "../actions/types.js";
 import type { Silence } from "../config/model.js";
 import { UpkeepError } from "../errors.js";
@@ -132,7 +131,8 @@ export function pruneSilences(state: SilencesState, now: number): SilencesState 
 }
 
 export function newSilenceId(): string {
-  return `sil-${randomBytes(4).toString("hex")}`;
+  // Loaded here, not at the top: every tick reads silences, only `silence add` makes one.
+  return `sil-${process.getBuiltinModule("node:crypto").randomBytes(4).toString("hex")}`;
 }
 
 /**

@@ -10,7 +10,6 @@
  * that `sentAt` equals the timestamp header and is recent (replay protection: the timestamp is inside
  * the signed body). Also exports the HTTP helpers discord and slack share.
  */
-import { createHmac } from "node:crypto";
 import { httpRequest, type HttpOutcome } from "../../runtime/http-request.js";
 import { isoTime } from "../../runtime/alert-text.js";
 import {
@@ -129,6 +128,8 @@ export function notificationDocument(notification: Notification, sentAt: number)
 }
 
 export function sign(secret: string, body: string): string {
+  // Loaded on use: every tick loads the channels, few send, fewer sign.
+  const { createHmac } = process.getBuiltinModule("node:crypto");
   return `sha256=${createHmac("sha256", secret).update(body, "utf8").digest("hex")}`;
 }
 
