@@ -1,25 +1,70 @@
-// Bundles the CLI into dist/bundle/ (one ESM entry plus lazily loaded chunks per command). launchd starts
-// `upkeep run` as a fresh process every interval, and resolving and reading ~150 small module files was
-// most of its cold start. dist/bundle sits at the same depth as dist/<dir>/, so every path a module
-// computes from import.meta.url (../../schemas, ../../generated, ../../package.json) stays valid.
-import { build } from "esbuild";
+// Bundles the CLI into dist/bundle/ (one ESM entry plus lazily loaded chunks). launchd starts `upkeep run`
+// as a fresh process every interval, and resolving, reading and linking many small ES modules was most
+// of its cold start (each module costs the ESM loader a resolve, a read and a link, whatever its size).
+// So everything a healthy tick runs goes into one chunk, `run-core`: the run command and what it imports,
+// plus the modules the tick loads with import() on every tick (RUN_CORE_ROOTS); what only some ticks
+// need (a first tick's rules parsing and checks, execa, SQLite, pino, the other commands) stays in chunks
+// of its own, loaded when used. rolldown does this grouping; esbuild, which bundled before, cannot.
+// test/cli/run-startup.test.ts counts the files a healthy tick loads, so a new import() on the tick's
+// path that leaves run-core shows up there.
+//
+// dist/bundle sits at the same depth as dist/<dir>/, so every path a module computes from
+// import.meta.url (../../schemas, ../../generated, ../../package.json) stays valid.
 import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { rolldown } from "rolldown";
 
-const outdir = new URL("../dist/bundle/", import.meta.url).pathname;
+const root = fileURLToPath(new URL("..", import.meta.url));
+const outdir = `${root}dist/bundle/`;
+
+/** Modules a healthy tick imports with import(); run-core also takes everything they import statically. */
+const RUN_CORE_ROOTS = [
+  "src/cli/output-guard.ts",
+  "src/cli/commands/run.ts",
+  "src/cli/tick-command.ts",
+  "src/cli/load-config.ts",
+  "src/cli/version.ts",
+  "src/config/config-cache.ts",
+  "src/config/logic.ts",
+  "src/config/suggest.ts",
+  "src/actions/registry.ts",
+  "src/runtime/session.ts",
+  "src/runtime/tick.ts",
+  "src/runtime/lock.ts",
+  "src/runtime/log-rotation.ts",
+  "src/runtime/state-store.ts",
+  "src/runtime/silences.ts",
+  "src/runtime/outbox.ts",
+  "src/history/record.ts",
+  "src/runtime/history-store.ts",
+].map((file) => `${root}${file}`);
+
 rmSync(outdir, { recursive: true, force: true });
-await build({
-  entryPoints: [new URL("../src/cli/main.ts", import.meta.url).pathname],
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: "esm",
+const bundle = await rolldown({
+  input: { main: `${root}src/cli/main.ts` },
   platform: "node",
-  target: "node20",
-  // pino-pretty only loads on a terminal; ajv only compiles plugin schemas (rules use precompiled ones).
-  external: ["pino-pretty", "ajv", "ajv/*", "node-sqlite3-wasm"],
-  // Bundled CommonJS dependencies call require(); give ESM chunks a real one.
-  banner: {
-    js: "import { createRequire as __upkeepCreateRequire } from 'node:module'; const require = __upkeepCreateRequire(import.meta.url);",
-  },
-  logLevel: "warning",
+  // pino-pretty only loads on a terminal; ajv only compiles plugin schemas (rules use precompiled ones);
+  // the WebAssembly SQLite finds its .wasm beside its own file.
+  external: [/^node:/, "pino-pretty", /^ajv(\/|$)/, "node-sqlite3-wasm"],
+  resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
+  transform: { target: "node20" },
+  logLevel: "warn",
+  // A module imported both ways stays where its static importers put it; run-core relies on that.
+  checks: { ineffectiveDynamicImport: false },
 });
+try {
+  await bundle.write({
+    dir: outdir,
+    format: "esm",
+    entryFileNames: "[name].js",
+    chunkFileNames: "[name]-[hash].js",
+    // Bundled CommonJS dependencies call require(); give the ESM chunks a real one.
+    banner:
+      "import { createRequire as __upkeepCreateRequire } from 'node:module'; const require = __upkeepCreateRequire(import.meta.url);",
+    codeSplitting: {
+      groups: [{ name: "run-core", test: (id) => RUN_CORE_ROOTS.includes(id) }],
+    },
+  });
+} finally {
+  await bundle.close();
+}

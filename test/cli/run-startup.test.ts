@@ -2,8 +2,10 @@
  * What a healthy cold tick loads. launchd and systemd start `upkeep run` as a fresh process every
  * interval, so code a healthy tick does not need stays unloaded: node:crypto (a tenth of the start-up:
  * the Config cache key is hashed in JavaScript, temp names use no crypto randomness) is loaded only by
- * the commands and the channels that sign or make ids. Checked on the built CLI from the list of the
- * built-in modules the process loaded, read at exit by a preload.
+ * the commands and the channels that sign or make ids; and what it does need comes in a few files
+ * (each ES module costs a resolve, a read and a link whatever its size: scripts/bundle-cli.mjs puts the
+ * whole healthy tick in one chunk). Checked on the built CLI, from the built-in modules the process
+ * loaded (read at exit by a preload) and the bundle files it loaded (seen by a module loader hook).
  */
 import { spawnSync } from "node:child_process";
 import {
@@ -18,7 +20,7 @@ import {
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -95,6 +97,34 @@ built("a healthy cold tick (built CLI)", () => {
     const uncached = builtinsLoaded(["run", "--rules", dirOfRules], { UPKEEP_NO_CACHE: "1" });
     expect(uncached.code, uncached.stderr).toBe(0);
     expect(crypto(uncached.builtins)).toEqual([]);
+  });
+
+  it("loads its code from at most three files of the bundle (entry, run-core, bundler runtime)", () => {
+    const dirOfRules = rules(healthy());
+    expect(builtinsLoaded(["run", "--rules", dirOfRules]).code).toBe(0);
+    const list = join(dir, "bundle-files.txt");
+    const hooks = join(dir, "hooks.mjs");
+    writeFileSync(
+      hooks,
+      'import { appendFileSync } from "node:fs";\n' +
+        "export async function load(url, context, next) {\n" +
+        `  if (url.includes("/dist/bundle/")) appendFileSync(${JSON.stringify(list)}, url + "\\n");\n` +
+        "  return next(url, context);\n}\n",
+    );
+    const register = join(dir, "register.mjs");
+    writeFileSync(
+      register,
+      `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const result = spawnSync(process.execPath, ["--import", register, BIN, "run", "--rules", dirOfRules], {
+      encoding: "utf8",
+      timeout: 20_000,
+      env: { ...process.env, XDG_CACHE_HOME: join(dir, "cache") },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const files = readFileSync(list, "utf8").trim().split("\n");
+    expect(files.some((f) => f.endsWith("/dist/bundle/main.js"))).toBe(true);
+    expect(files.length, files.join("\n")).toBeLessThanOrEqual(3);
   });
 
   it("loads it when a command needs it: `silence add` makes a random id", () => {
