@@ -11,6 +11,7 @@
 // dist/bundle sits at the same depth as dist/<dir>/, so every path a module computes from
 // import.meta.url (../../schemas, ../../generated, ../../package.json) stays valid.
 import { rmSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { fileURLToPath } from "node:url";
 import { rolldown } from "rolldown";
 
@@ -39,13 +40,38 @@ const RUN_CORE_ROOTS = [
   "src/runtime/history-store.ts",
 ].map((file) => `${root}${file}`);
 
+/**
+ * `import { x } from "node:fs"` in an ES module makes Node build an ES facade of the whole built-in,
+ * reading every export (node:fs's lazy ReadStream getter alone loads all of fs/streams: ~8 ms of a
+ * tick on Node 24). So imports of built-ins become a CommonJS `require`, whose exports are read when
+ * used; rolldown's interop turns `x` into a property read of that object.
+ */
+const builtinsThroughRequire = {
+  name: "builtins-through-require",
+  resolveId(source, _importer, extra) {
+    // node:module stays an ES import: the bundle's own require() (the banner, rolldown's runtime) comes from it.
+    if (!isBuiltin(source) || source === "node:module") return null;
+    const name = source.startsWith("node:") ? source : `node:${source}`;
+    if (extra.kind === "require-call") return { id: name, external: true };
+    return { id: `\0builtin:${name}` };
+  },
+  load(id) {
+    if (!id.startsWith("\0builtin:")) return null;
+    return {
+      code: `module.exports = require(${JSON.stringify(id.slice("\0builtin:".length))});`,
+      moduleType: "js",
+    };
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const bundle = await rolldown({
   input: { main: `${root}src/cli/main.ts` },
   platform: "node",
   // pino-pretty only loads on a terminal; ajv only compiles plugin schemas (rules use precompiled ones);
   // the WebAssembly SQLite finds its .wasm beside its own file.
-  external: [/^node:/, "pino-pretty", /^ajv(\/|$)/, "node-sqlite3-wasm"],
+  plugins: [builtinsThroughRequire],
+  external: ["pino-pretty", /^ajv(\/|$)/, "node-sqlite3-wasm"],
   resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
   transform: { target: "node20" },
   logLevel: "warn",
@@ -58,11 +84,11 @@ try {
     format: "esm",
     entryFileNames: "[name].js",
     chunkFileNames: "[name]-[hash].js",
-    // Bundled CommonJS dependencies call require(); give the ESM chunks a real one.
-    banner:
-      "import { createRequire as __upkeepCreateRequire } from 'node:module'; const require = __upkeepCreateRequire(import.meta.url);",
     codeSplitting: {
-      groups: [{ name: "run-core", test: (id) => RUN_CORE_ROOTS.includes(id) }],
+      // The built-in wrappers are one line each: a chunk of their own would cost a file per import().
+      groups: [
+        { name: "run-core", test: (id) => RUN_CORE_ROOTS.includes(id) || id.startsWith("\0builtin:") },
+      ],
     },
   });
 } finally {
