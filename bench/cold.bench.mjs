@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Cold `upkeep run` on 3 healthy tcp services (rules cached) against `node -e 0`, interleaved, on every
- * Node binary given (default: this one). Start-up variables that are not how launchd/systemd run ticks
- * (NODE_EXTRA_CA_CERTS, NODE_OPTIONS, NODE_COMPILE_CACHE...) are unset; the Config cache and the compile
- * cache live in a temporary XDG_CACHE_HOME (warmed by one run first).
+ * Node binary given (default: this one). Children get PATH and HOME only, as upkeep's systemd unit runs
+ * ticks (NODE_EXTRA_CA_CERTS, NODE_OPTIONS, NODE_COMPILE_CACHE... unset: bench/lib/env.mjs); the Config
+ * cache and the compile cache live in a temporary XDG_CACHE_HOME (warmed by one run first).
  *
  * Two figures per run, both as medians and as a ratio to the floor measured in the same loop: wall time,
  * and CPU time (user + system, read by the child at exit). On a shared, busy machine wall time mostly
@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cleanEnv, describeEnv } from "./lib/env.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -37,9 +38,8 @@ const nodes = values.node ?? [process.execPath];
 const root = fileURLToPath(new URL("..", import.meta.url));
 const clis = values.cli ?? [join(root, "bin", "upkeep.js")];
 const work = mkdtempSync(join(tmpdir(), "upkeep-cold-"));
-const UNSET = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE"];
-const env = { ...process.env, XDG_CACHE_HOME: join(work, "cache") };
-for (const name of UNSET) delete env[name];
+const clean = cleanEnv();
+const env = { ...clean.base, XDG_CACHE_HOME: join(work, "cache") };
 if (values["no-cache"] === true) env.UPKEEP_NO_CACHE = "1";
 
 // Preloaded into every measured process, the floor included: CPU time and built-ins at exit.
@@ -127,7 +127,7 @@ try {
     `cold \`upkeep run\`, 3 healthy tcp services${values.exec === true ? " + 1 exec probe" : ""}, ` +
       `median of ${RUNS}, interleaved with node -e 0; Config cache ${values["no-cache"] === true ? "off" : "warm"}`,
   );
-  console.log(`unset: ${UNSET.join(", ")}`);
+  console.log(describeEnv(clean));
   for (const node of nodes) {
     const version = spawnSync(node, ["--version"], { encoding: "utf8", env }).stdout.trim();
     for (const cli of clis) {

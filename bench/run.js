@@ -1,25 +1,83 @@
 #!/usr/bin/env node
 /**
- * npm run bench: cold-start and throughput figures for the built CLI (run `npm run build` first).
- * Everything runs on loopback with ephemeral ports; every server and child is stopped at the end.
+ * npm run bench: the figures of issue 18 as one table, per Node (the running one, then 22 and 24), each
+ * as a ratio to a reference measured in the same loop. Run `npm run build` first.
  *
- *   1. cold `upkeep run` on 3 healthy services vs `node -e 0` (aim: under 2x); the same with the history
- *      off (a quiet tick may cost at most 1.1x that), a tick that writes SQLite, and a cold `report`
- *   2. one tick over 1,000 tcp services (aim: under 1 s)
- *   3. 100 http services that accept but never answer, 2 s probe timeout (aim: under 3 s)
- *   3b. cold `run` against `node -e 0` in wall and CPU time, with what it loads (bench/cold.bench.mjs)
- *   4. `validate` on 5,000 services (bench/validate.bench.mjs)
- *   5. a thousand simulated days of rule tests (bench/rule-tests.bench.mjs)
- *   6. run, run --dry-run, plan and test over 250 to 5,000 services, per N, to show they grow linearly
- *      (bench/scale.bench.mjs)
+ *   cold      cold `upkeep run` on 3 healthy tcp services against `node -e 0` and Monit's one-shot;
+ *             the same with the Config cache off and with an empty cache folder
+ *   history   a quiet healthy tick with the history on against off
+ *   exec      what an exec probe (or an exec heal step) adds to a tick, against spawning a process
+ *   scale     one tick over 1,000 and 5,000 healthy tcp services against Monit's one-shot; linear?
+ *   watch     `upkeep watch` resident memory against a Monit daemon and the Node floor
+ *   hung      100 services that accept and never answer, 2 s probe timeout, shipped settings
+ *   validate  `validate` of 5,000 services against `monit -t` of 5,000 checks
+ *
+ *   node bench/run.js [--quick] [--only cold,scale,...] [--runs N] [--node PATH ...] [--no-fetch]
+ *                     [--no-install-monit] [--details]
+ *
+ * --quick      fewer rounds and smaller N (scale: 200 and 1,000; watch: 5 s)
+ * --runs N     rounds of the start-up loops (cold, history, exec; default 21, --quick 5)
+ * --node PATH  measure these Nodes besides the running one instead of fetching node-<os>-<arch>@22/@24
+ *              into ~/.cache/upkeep-bench/nodes (how .ci/run gets them); --no-fetch: the running one only
+ * --details    afterwards, the detailed benches on the running Node: cold.bench.mjs (what a tick loads),
+ *              validate.bench.mjs (in-process), rule-tests.bench.mjs, scale.bench.mjs (250-5,000)
+ *
+ * On their own: bench/watch-memory.mjs (where watch's memory goes, under Node and V8 options).
+ *
+ * Every measured process gets only PATH, HOME and the bench's own XDG_CACHE_HOME (NODE_EXTRA_CA_CERTS,
+ * NODE_OPTIONS and the like are unset, and the bench names the ones it dropped). Monit is installed with
+ * apt-get when missing and the bench is root; otherwise its column says why it is empty. Every server and
+ * child is stopped at the end, and every wait is bounded.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
-import { createServer as createHttpServer } from "node:http";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { cleanEnv, describeEnv } from "./lib/env.mjs";
+import { closers } from "./lib/fixtures.mjs";
+import { cold, exec, history } from "./lib/figures-start.mjs";
+import { hung, scale, validate } from "./lib/figures-scale.mjs";
+import { watch } from "./lib/figures-watch.mjs";
+import { startMeasurer } from "./lib/measure.mjs";
+import { ensureMonit } from "./lib/monit.mjs";
+import { resolveNodes } from "./lib/nodes.mjs";
+import { missingRow, renderTable } from "./lib/table.mjs";
+
+const FIGURES = { cold, history, exec, scale, watch, hung, validate };
+const USES_MONIT = new Set(["cold", "scale", "watch", "validate"]);
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean" },
+    only: { type: "string" },
+    runs: { type: "string" },
+    node: { type: "string", multiple: true },
+    "no-fetch": { type: "boolean" },
+    "no-install-monit": { type: "boolean" },
+    details: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help === true) {
+  const doc = /\/\*\*\n([\s\S]*?)\*\//.exec(readFileSync(fileURLToPath(import.meta.url), "utf8"))?.[1] ?? "";
+  process.stdout.write(doc.replace(/^ \* ?/gm, ""));
+  process.exit(0);
+}
+const selected =
+  values.only === undefined ? Object.keys(FIGURES) : values.only.split(",").map((s) => s.trim());
+const unknown = selected.filter((name) => !(name in FIGURES));
+if (unknown.length > 0) {
+  console.error(`bench: unknown figure ${unknown.join(", ")}; known: ${Object.keys(FIGURES).join(", ")}`);
+  process.exit(2);
+}
+const quick = values.quick === true;
+const rounds = Number(values.runs ?? (quick ? 5 : 21));
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error("bench: --runs takes a positive whole number");
+  process.exit(2);
+}
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "bin", "upkeep.js");
@@ -28,196 +86,130 @@ if (!existsSync(join(root, "dist", "cli", "main.js"))) {
   process.exit(2);
 }
 
+const progress = (line) => process.stderr.write(`bench: ${line}\n`);
 const work = mkdtempSync(join(tmpdir(), "upkeep-bench-"));
-// Ticks run from launchd/systemd without these; NODE_EXTRA_CA_CERTS alone adds ~90 ms to a Node 20 start.
-const UNSET = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE"];
-const childEnv = { ...process.env };
-for (const name of UNSET) delete childEnv[name];
-console.log(`bench: children run with ${UNSET.join(", ")} unset`);
-const closers = [];
-
-function listen(server) {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
-}
-
-function rulesDir(name, services, runtime = "") {
-  const dir = join(work, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, "services.yaml"),
-    `version: 1\nruntime:\n  stateDir: ${JSON.stringify(join(dir, "state"))}\n  logFile: ${JSON.stringify(
-      join(dir, "upkeep.log"),
-    )}\n${runtime}services:\n${services.join("\n")}\n`,
-  );
-  return dir;
-}
-
-function time(argv) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, argv, { encoding: "utf8", env: childEnv });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  return { ms, status: result.status, stderr: result.stderr };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function report(name, ms, aim, extra = "") {
-  console.log(`${name.padEnd(52)} ${ms.toFixed(1).padStart(8)} ms   aim: ${aim}${extra}`);
-}
-
-try {
-  // 1. cold start
-  const ports = [];
-  for (let i = 0; i < 3; i += 1) {
-    const server = createServer((socket) => socket.end());
-    closers.push(() => server.close());
-    ports.push(await listen(server));
-  }
-  const small = rulesDir(
-    "cold",
-    ports.map(
-      (p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`,
-    ),
-  );
-  const runs = 15;
-  const baseline = [];
-  const cold = [];
-  for (let i = 0; i < runs; i += 1) {
-    baseline.push(time(["-e", "0"]).ms);
-    const r = time([cli, "run", "--rules", small]);
-    if (r.status !== 0) throw new Error(`cold run failed (${r.status}): ${r.stderr}`);
-    cold.push(r.ms);
-  }
-  const ratio = median(cold) / median(baseline);
-  report("node -e 0 (median of 15)", median(baseline), "-");
-  report(
-    "cold `upkeep run`, 3 healthy tcp services (median)",
-    median(cold),
-    "< 2x node",
-    `   ratio ${ratio.toFixed(2)}x`,
-  );
-
-  // 1b. the history's cost: the same healthy tick with the history off (as before it existed), measured
-  // interleaved with the default. A quiet tick only extends the pending span; it never loads SQLite.
-  const noHistory = rulesDir(
-    "cold-no-history",
-    ports.map(
-      (p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`,
-    ),
-    "  history: { enabled: false }\n",
-  );
-  const withHistory = [];
-  const withoutHistory = [];
-  for (let i = 0; i < runs; i += 1) {
-    const on = time([cli, "run", "--rules", small]);
-    const off = time([cli, "run", "--rules", noHistory]);
-    if (on.status !== 0 || off.status !== 0)
-      throw new Error(`history bench run failed: ${on.stderr}${off.stderr}`);
-    withHistory.push(on.ms);
-    withoutHistory.push(off.ms);
-  }
-  const historyRatio = median(withHistory) / median(withoutHistory);
-  report("  same, history off (median)", median(withoutHistory), "-");
-  report(
-    "  same, history on (quiet tick: pending span only)",
-    median(withHistory),
-    "< 1.1x off",
-    `   ratio ${historyRatio.toFixed(2)}x`,
-  );
-
-  // 1c. a tick with something to record opens SQLite: a heartbeat-file service that changes status at
-  // every tick (node:sqlite on Node 22.13+, the WebAssembly build on Node 20).
-  const beat = join(work, "heartbeat");
-  const flip = rulesDir(
-    "flip",
-    [`  beat:\n    title: Heartbeat\n    probe: { type: file, path: ${JSON.stringify(beat)}, maxAge: 1h }`],
-    "  history: { enabled: true }\n",
-  );
-  const flipOff = rulesDir(
-    "flip-off",
-    [`  beat:\n    title: Heartbeat\n    probe: { type: file, path: ${JSON.stringify(beat)}, maxAge: 1h }`],
-    "  history: { enabled: false }\n",
-  );
-  const flipOn = [];
-  const flipNo = [];
-  for (let i = 0; i < runs; i += 1) {
-    for (const [dir, list] of [
-      [flip, flipOn],
-      [flipOff, flipNo],
-    ]) {
-      if (i % 2 === 0) writeFileSync(beat, "x");
-      else rmSync(beat, { force: true });
-      const r = time([cli, "run", "--rules", dir]);
-      if (r.status !== 0 && r.status !== 1) throw new Error(`flip run failed (${r.status}): ${r.stderr}`);
-      list.push(r.ms);
+let measurer;
+let cleaned = false;
+let interrupted = false;
+async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  for (const close of closers.splice(0)) {
+    try {
+      close();
+    } catch {
+      // Best effort: the rest still close.
     }
   }
-  report(
-    "  a tick that records a status change (SQLite write)",
-    median(flipOn),
-    "-",
-    `   +${(median(flipOn) - median(flipNo)).toFixed(1)} ms over history off`,
-  );
-  const reportRun = time([cli, "report", "--rules", flip, "--format", "json"]);
-  if (reportRun.status !== 0) throw new Error(`report failed (${reportRun.status}): ${reportRun.stderr}`);
-  report("  cold `upkeep report` on that history", reportRun.ms, "-");
-
-  // 2. 1,000 services
-  const many = [];
-  const server = createServer((socket) => socket.end());
-  closers.push(() => server.close());
-  const manyServers = [];
-  for (let i = 0; i < 1000; i += 1) {
-    const s = createServer((socket) => socket.end());
-    manyServers.push(s);
-    closers.push(() => s.close());
-    many.push(await listen(s));
-  }
-  const big = rulesDir(
-    "many",
-    many.map(
-      (p, i) => `  svc-${i}:\n    title: Service ${i}\n    probe: { type: tcp, host: 127.0.0.1, port: ${p} }`,
-    ),
-    "  concurrency: 128\n",
-  );
-  const bigRun = time([cli, "run", "--rules", big]);
-  if (bigRun.status !== 0) throw new Error(`1,000-service run failed (${bigRun.status}): ${bigRun.stderr}`);
-  report("one tick over 1,000 tcp services (whole process)", bigRun.ms, "< 1000 ms");
-
-  // 3. 100 hanging services
-  const hanging = createHttpServer(() => {
-    // Accepts and never answers.
-  });
-  closers.push(() => {
-    hanging.closeAllConnections?.();
-    hanging.close();
-  });
-  const hangPort = await listen(hanging);
-  const hung = rulesDir(
-    "hung",
-    Array.from(
-      { length: 100 },
-      (_, i) =>
-        `  hung-${i}:\n    title: Hung ${i}\n    probe: { type: http, url: "http://127.0.0.1:${hangPort}/health", timeout: 2s }`,
-    ),
-    "  concurrency: 100\n",
-  );
-  const hungRun = time([cli, "run", "--rules", hung]);
-  if (hungRun.status !== 1)
-    throw new Error(`hung run should exit 1, got ${hungRun.status}: ${hungRun.stderr}`);
-  report("100 services that hang, 2 s probe timeout", hungRun.ms, "< 3000 ms");
-} finally {
-  for (const close of closers) close();
+  await measurer?.close();
   rmSync(work, { recursive: true, force: true });
 }
-
-// 4. validate, 5. rule tests, 6. growth with the number of services
-for (const script of ["cold.bench.mjs", "validate.bench.mjs", "rule-tests.bench.mjs", "scale.bench.mjs"]) {
-  const file = join(root, "bench", script);
-  if (!existsSync(file)) continue;
-  const r = spawnSync(process.execPath, [file], { stdio: "inherit", env: childEnv });
-  if (r.status !== 0) process.exitCode = r.status ?? 1;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    interrupted = true;
+    progress(`${signal}: stopping every server and child`);
+    void cleanup().finally(() => process.exit(130));
+  });
 }
+
+let failed = false;
+let measured = [];
+try {
+  const env = cleanEnv();
+  const monit = selected.some((name) => USES_MONIT.has(name))
+    ? ensureMonit({ install: values["no-install-monit"] !== true })
+    : { why: "not used by the figures selected" };
+  const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  const { nodes, notes } = resolveNodes({
+    given: values.node,
+    fetch: values["no-fetch"] !== true,
+    majors: [20, 22, 24],
+    cacheDir: join(cacheHome, "upkeep-bench", "nodes"),
+    env: env.base,
+  });
+  measured = nodes;
+  measurer = await startMeasurer();
+
+  const sections = [];
+  for (const node of nodes) {
+    const nodeWork = join(work, `node${node.major}`);
+    mkdirSync(nodeWork, { recursive: true });
+    const ctx = {
+      node,
+      cli,
+      measurer,
+      monit,
+      quick,
+      rounds,
+      work: nodeWork,
+      env: { ...env.base, XDG_CACHE_HOME: join(nodeWork, "cache") },
+    };
+    const rows = [];
+    for (const name of selected) {
+      if (interrupted) break;
+      const started = Date.now();
+      progress(`${node.version} ${name}...`);
+      try {
+        rows.push(...(await FIGURES[name](ctx)));
+      } catch (error) {
+        failed = true;
+        if (interrupted) break;
+        progress(`${node.version} ${name} failed: ${error?.stack ?? error}`);
+        const why = String(error?.message ?? error).split("\n")[0];
+        rows.push(
+          missingRow(`${name}: could not be measured`, why.length > 100 ? `${why.slice(0, 97)}...` : why),
+        );
+      }
+      progress(`${node.version} ${name} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    }
+    sections.push({ title: `Node ${node.version} (${node.note})`, rows });
+  }
+
+  if (interrupted) throw new Error("interrupted: no table");
+  console.log(`upkeep bench${quick ? " --quick" : ""}: ${selected.join(", ")}`);
+  console.log(`- ${describeEnv(env)}`);
+  console.log(
+    `- measured: ${measurer.how}; medians of interleaved rounds: ${rounds} (cold, history, exec), ` +
+      `${quick ? "2 (scale, validate), 1 (hung)" : "5 (scale, validate), 3 (hung)"}, after one warm-up round`,
+  );
+  console.log(
+    `- Monit: ${monit.path === undefined ? `none, ${monit.why}` : `${monit.version} (${monit.note}); one-shot = \`monit -c RC validate\``}`,
+  );
+  for (const note of notes) console.log(`- ${note}`);
+  console.log("");
+  console.log(renderTable(sections));
+  console.log(`
+figure     what is measured; indented rows are variants of, or context for, the row above them
+value      wall / CPU time in ms (CPU: user + system of the process and the children it waited for),
+           medians; "+" values are what the figure adds to the same tick without it; memory rows are
+           VmRSS (peak: VmHWM) or RssAnon in MB, read from /proc at the end of the window
+reference  what the value is compared with, measured in the same loop (interleaved) or window
+ratio      value / reference (wall / CPU)
+goal       issue 18's goal for the figure
+result     met or NOT MET, judged on wall time (or on the one value); "(cpu: ...)" when CPU time gives
+           the other verdict (the CPUs here are shared: wall time includes waiting); "-" context rows`);
+} catch (error) {
+  failed = true;
+  if (!interrupted) console.error(`bench: ${error?.stack ?? error}`);
+} finally {
+  await cleanup();
+}
+
+if (values.details === true) {
+  const env = { ...cleanEnv().base };
+  for (const [script, args] of [
+    ["cold.bench.mjs", measured.flatMap((n) => ["--node", n.path])],
+    ["validate.bench.mjs", []],
+    ["rule-tests.bench.mjs", []],
+    ["scale.bench.mjs", []],
+  ]) {
+    console.log(`\n== bench/${script}`);
+    const r = spawnSync(process.execPath, [join(root, "bench", script), ...args], {
+      stdio: "inherit",
+      env,
+      timeout: 1_800_000,
+    });
+    if (r.status !== 0) failed = true;
+  }
+}
+process.exitCode = failed ? 1 : 0;
