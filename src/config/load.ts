@@ -1,12 +1,15 @@
 /**
  * YAML with positions. Parsing never throws: syntax errors, duplicate keys, alias bombs and forbidden
  * keys all come back as diagnostics, and `positionOf` maps any JSON pointer back to a line and column.
+ * Files in the plain subset rules are usually written in are read by yaml-fast.ts (same value, and
+ * positions looked up only when a finding needs one); everything else, problems included, by `yaml`.
  */
 import { readFile } from "node:fs/promises";
 import { LineCounter, parseDocument, visit } from "yaml";
 import type { Document, YAMLError } from "yaml";
 import { type Diagnostic, type Finding, parsePointer, toPointer } from "./diagnostics.js";
 import { indentProblems, reindented } from "./yaml-indent.js";
+import { fastOffsetOf, newOffsets, parseFast } from "./yaml-fast.js";
 import { aliasFinding, duplicateFinding, offsetOf, sanitize, type Scan, scanTree } from "./yaml-tree.js";
 
 export { FORBIDDEN_KEYS } from "./yaml-tree.js";
@@ -49,6 +52,74 @@ export async function loadYamlFile(path: string, file: string): Promise<ReadResu
 }
 
 export function parseYaml(text: string, file: string): YamlFile {
+  const fast = parseFast(text);
+  return fast === undefined ? parseDocumentYaml(text, file) : fastYamlFile(text, file, fast.value);
+}
+
+/**
+ * A file the fast path read: it has no YAML problems (anything unusual took the full parser), and
+ * positions are found only when a finding asks for one, by reading the text again with offsets.
+ */
+function fastYamlFile(text: string, file: string, value: unknown): YamlFile {
+  let locate: ((segments: readonly string[], wantKey: boolean) => Position) | undefined;
+  const positionOf = (pointer: string, options?: { key?: boolean }): Position => {
+    locate ??= locator(text, file);
+    return locate(parsePointer(pointer), options?.key === true);
+  };
+  return {
+    file,
+    text,
+    value,
+    diagnostics: [],
+    usable: true,
+    positionOf,
+    toDiagnostic: (f) => findingDiagnostic(f, file, positionOf(f.pointer, { key: f.atKey === true })),
+  };
+}
+
+function locator(text: string, file: string): (segments: readonly string[], wantKey: boolean) => Position {
+  const offsets = newOffsets();
+  const again = parseFast(text, offsets);
+  if (again === undefined) {
+    // Cannot happen (same text, same reader); the full parser's positions are the reference anyway.
+    const full = parseDocumentYaml(text, file);
+    return (segments, wantKey) => full.positionOf(toPointer(segments), { key: wantKey });
+  }
+  const at = lineColumn(text);
+  return (segments, wantKey) => at(fastOffsetOf(again.value, offsets, segments, wantKey));
+}
+
+/** 1-based line and column of an offset, counted like yaml's LineCounter. */
+function lineColumn(text: string): (offset: number) => Position {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((starts[mid] as number) <= offset) low = mid + 1;
+      else high = mid;
+    }
+    const start = starts[low - 1] ?? 0;
+    return { line: Math.max(1, low), column: Math.max(1, offset - start + 1) };
+  };
+}
+
+function findingDiagnostic(f: Finding, file: string, position: Position): Diagnostic {
+  return {
+    severity: f.severity ?? "error",
+    code: f.code,
+    message: f.message,
+    file,
+    ...position,
+    pointer: f.pointer,
+    ...(f.hint === undefined ? {} : { hint: f.hint }),
+  };
+}
+
+/** The full parser: every YAML error and warning, duplicate and reserved keys, alias limits. */
+function parseDocumentYaml(text: string, file: string): YamlFile {
   const lineCounter = new LineCounter();
   // uniqueKeys is off on purpose: yaml's own check is quadratic per map (80 ms at 5,000 services);
   // scanTree below finds duplicates in one linear pass and reports them the same way.
@@ -59,15 +130,12 @@ export function parseYaml(text: string, file: string): YamlFile {
   };
   const positionOf = (pointer: string, options?: { key?: boolean }): Position =>
     at(offsetOf(doc, parsePointer(pointer), options?.key === true));
-  const toDiagnostic = (f: Finding, offset?: number): Diagnostic => ({
-    severity: f.severity ?? "error",
-    code: f.code,
-    message: f.message,
-    file,
-    ...(offset === undefined ? positionOf(f.pointer, { key: f.atKey === true }) : at(offset)),
-    pointer: f.pointer,
-    ...(f.hint === undefined ? {} : { hint: f.hint }),
-  });
+  const toDiagnostic = (f: Finding, offset?: number): Diagnostic =>
+    findingDiagnostic(
+      f,
+      file,
+      offset === undefined ? positionOf(f.pointer, { key: f.atKey === true }) : at(offset),
+    );
   const result = (diagnostics: Diagnostic[], value: unknown, usable: boolean): YamlFile => ({
     file,
     text,
