@@ -13,16 +13,20 @@
  *   test       `upkeep test` of that file: 20 ticks, every head down at ticks 3-5 (heals fail twice,
  *              then hold, and their dependents are re-probed), status and breaker expectations on every
  *              service
+ *   monit      the yardstick, when /usr/bin/monit (or --monit PATH) exists: Monit checking the same N
+ *              ports once (a control file without `set daemon` runs its checks once and exits), timed
+ *              the same way (CPU time from /usr/bin/time when present)
  *
  * Wall time depends on whatever else the machine runs; the child's CPU time is printed too, and
  * linear means its per-service column stays flat as N grows.
  *
- *   node bench/scale.bench.mjs [--sizes 250,500,1000] [--only run,test] [--runs 1] [--cli bin/upkeep.js]
+ *   node bench/scale.bench.mjs [--sizes 250,500,1000] [--only run,test,monit] [--runs 1] [--cli bin/upkeep.js]
  *                              [--prof DIR]   (node --cpu-prof into DIR, one profile per command and N)
+ *                              [--monit PATH]
  */
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -35,7 +39,8 @@ const flag = (name, fallback) => {
   return i === -1 ? fallback : process.argv[i + 1];
 };
 const sizes = flag("sizes", "250,500,1000,2000,5000").split(",").map(Number);
-const only = new Set(flag("only", "run,dry-run,plan,test").split(","));
+const only = new Set(flag("only", "run,dry-run,plan,test,monit").split(","));
+const monit = flag("monit", "/usr/bin/monit");
 const runs = Math.max(1, Number(flag("runs", "1")) || 1);
 const cli = resolve(flag("cli", join(root, "bin", "upkeep.js")));
 const prof = flag("prof", undefined);
@@ -181,6 +186,52 @@ function spawnTimed(argv) {
   });
 }
 
+/**
+ * Monit's one-shot check of the same ports: its own pid, state and id files in the bench's folder, and
+ * its CPU time from /usr/bin/time (no --import hook in a C program). Null when Monit is not installed.
+ */
+async function timeMonit(n, ports) {
+  if (!existsSync(monit)) return null;
+  const dir = join(work, `monit-${n}`);
+  mkdirSync(dir, { recursive: true });
+  const rc = join(dir, "monitrc");
+  const checks = Array.from(
+    { length: n },
+    (_, i) =>
+      `check host svc${i} with address 127.0.0.1\n  if failed port ${ports[i % ports.length]} then alert`,
+  );
+  const files = ["pidfile", "statefile", "idfile"].map((f) => `set ${f} ${join(dir, f)}`);
+  // Monit refuses a control file others can read.
+  writeFileSync(rc, `${[...files, ...checks].join("\n")}\n`, { mode: 0o600 });
+  const timeBin = "/usr/bin/time";
+  const usage = join(dir, "usage");
+  const times = [];
+  const cpus = [];
+  for (let r = 0; r < runs; r++) {
+    const argv = [monit, "-c", rc];
+    const started = process.hrtime.bigint();
+    const status = await new Promise((done, fail) => {
+      const child = existsSync(timeBin)
+        ? spawn(timeBin, ["-f", "%U %S", "-o", usage, ...argv], { stdio: "ignore" })
+        : spawn(argv[0], argv.slice(1), { stdio: "ignore" });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
+      child.on("error", fail);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        done(code);
+      });
+    });
+    if (status !== 0) throw new Error(`monit at N=${n} exited ${status}`);
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    if (existsSync(usage)) {
+      const [user, sys] = readFileSync(usage, "utf8").trim().split(/\s+/).slice(-2).map(Number);
+      cpus.push(((user ?? Number.NaN) + (sys ?? Number.NaN)) * 1000);
+    } else cpus.push(Number.NaN);
+  }
+  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return { ms: median(times), cpuMs: median(cpus) };
+}
+
 /** `reset` runs before each run (e.g. to make every run of a "first tick" a first tick). */
 async function time(label, n, argv, okCodes, reset = () => {}) {
   const times = [];
@@ -253,6 +304,10 @@ try {
         n,
         await time("run", n, ["run", "--format", "json", "--rules", healthy], [0]),
       );
+    }
+    if (only.has("monit")) {
+      const measured = await timeMonit(n, ports);
+      if (measured !== null) line("monit, one-shot check", n, measured);
     }
     if (only.has("dry-run"))
       line(

@@ -21,7 +21,15 @@
 import type { AlertRule, Config, JsonLogic, LevelSpec, Silence } from "../config/model.js";
 import type { ServiceFacts } from "./facts.js";
 import { isSilenced } from "./silence.js";
-import { alertKey, own, withEntry, type AlertsState, type AlertState } from "./state.js";
+import {
+  alertKey,
+  own,
+  recordFrom,
+  sameEntries,
+  withEntry,
+  type AlertsState,
+  type AlertState,
+} from "./state.js";
 
 export type AlertIntentKind = "firing" | "reminder" | "resolved";
 
@@ -253,7 +261,14 @@ export function evaluateAlerts(
       if (next !== undefined) alerts.set(key, next);
     }
   }
-  return { state: { version: 1, alerts: Object.fromEntries(alerts), totals }, intents, muted, errors };
+  // No notice and every alert as it was (most ticks): the same object, so its file is left alone.
+  const same = intents.length === 0 && sameEntries(previous.alerts, alerts);
+  return {
+    state: same ? previous : { version: 1, alerts: recordFrom(alerts), totals },
+    intents,
+    muted,
+    errors,
+  };
 }
 
 /** json-logic truthiness: an empty array is false. */

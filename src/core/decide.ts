@@ -33,6 +33,9 @@ import {
 } from "./heal-breaker.js";
 import {
   own,
+  recordFrom,
+  sameEntries,
+  sameFields,
   setOwn,
   withEntry,
   type BreakerState,
@@ -155,6 +158,7 @@ export function applyChecks(
   const slack = gateSlackMs(config);
   const breakers = new Map(Object.entries(state.breakers.breakers));
   const decisions = new Map<string, HealBreakerDecision[]>();
+  let changed = false;
   for (const svc of config.services) {
     const obs = own(observations, svc.id);
     if (obs === undefined || !svc.enabled || svc.heal.steps.length === 0) continue;
@@ -168,11 +172,14 @@ export function applyChecks(
       now,
       slack,
     );
+    const before = own(state.breakers.breakers, svc.id);
+    if (before === undefined || !sameFields(before, step.state)) changed = true;
     breakers.set(svc.id, step.state);
     if (step.decisions.length > 0) decisions.set(svc.id, step.decisions);
   }
   return {
-    state: { ...state, breakers: { version: 1, breakers: Object.fromEntries(breakers) } },
+    // Healthy services' checks mostly change nothing: then the breakers stay the object they were.
+    state: changed ? { ...state, breakers: { version: 1, breakers: recordFrom(breakers) } } : state,
     decisions: Object.fromEntries(decisions),
   };
 }
@@ -347,7 +354,7 @@ export function finishTick(
 ): TickResult {
   const blockedBy = blockedByOf(buildGraph(config.services), failedServices(config, state, observations));
   const slackMs = gateSlackMs(config);
-  // Maps, then Object.fromEntries: safe for any id, `__proto__` included, and linear in the services.
+  // Maps, then recordFrom: safe for any id, `__proto__` included, and linear in the services.
   const services = new Map<string, ServiceRecord>();
   const healStates = new Map<string, HealState>();
   const facts = new Map<string, ServiceFacts>();
@@ -393,13 +400,15 @@ export function finishTick(
     facts.set(id, f);
   }
 
-  const factsById = Object.fromEntries(facts);
+  const factsById = recordFrom(facts);
   const alerts = evaluateAlerts(config, state.alerts, factsById, now, opts);
   return {
     state: {
-      services: { version: 1, services: Object.fromEntries(services) },
+      services: { version: 1, services: recordFrom(services) },
       breakers: state.breakers,
-      heals: { version: 1, heals: Object.fromEntries(healStates) },
+      heals: sameEntries(state.heals.heals, healStates)
+        ? state.heals
+        : { version: 1, heals: recordFrom(healStates) },
       alerts: alerts.state,
     },
     facts: factsById,

@@ -37,22 +37,28 @@ export function buildGraph(services: readonly GraphNode[]): DependencyGraph {
   return graph;
 }
 
+const NONE: readonly string[] = [];
+
+/** Known dependencies once each; most services have none or one (no Set copy for those). */
+function knownDeps(dependsOn: readonly string[], known: ReadonlySet<string>): readonly string[] {
+  if (dependsOn.length === 0) return NONE;
+  if (dependsOn.length === 1) return known.has(dependsOn[0] as string) ? [dependsOn[0] as string] : NONE;
+  return [...new Set(dependsOn)].filter((d) => known.has(d));
+}
+
 function computeGraph(services: readonly GraphNode[]): DependencyGraph {
   const known = new Set(services.map((s) => s.id));
   const deps = new Map<string, readonly string[]>();
-  for (const s of services)
-    deps.set(
-      s.id,
-      [...new Set(s.dependsOn)].filter((d) => known.has(d)),
-    );
+  for (const s of services) deps.set(s.id, knownDeps(s.dependsOn, known));
   const dependents = new Map<string, string[]>();
-  for (const [id, list] of deps) {
+  // forEach, not for-of with destructuring: built once per tick over every service, in cold code.
+  deps.forEach((list, id) => {
     for (const dep of list) {
       const found = dependents.get(dep);
       if (found === undefined) dependents.set(dep, [id]);
       else found.push(id);
     }
-  }
+  });
   const order = topoOrder(
     services.map((s) => s.id),
     deps,

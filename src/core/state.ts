@@ -202,3 +202,68 @@ export function withEntry<T>(record: Readonly<Record<string, T>>, key: string, v
 export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
 }
+
+/**
+ * `Object.fromEntries` for records keyed by service (or alert) id, as safe for any key. Object.fromEntries
+ * adds properties the fast way, a new hidden class per key, for about a thousand keys before V8 turns the
+ * object into a hash table; a tick builds several such records and that was most of their cost. This one
+ * starts as a hash table: deleting a property other than the last makes V8 convert the object. The
+ * result is the same either way (an ordinary object, keys in insertion order).
+ */
+export function recordFrom<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
+  const seed: { a?: number; b?: number } = { a: 0, b: 0 };
+  delete seed.a;
+  delete seed.b;
+  const out = seed as Record<string, T>;
+  const put = (value: T, key: string): void => {
+    // Assigning `__proto__` would set the prototype: defined instead, like fromEntries does.
+    if (key === "__proto__") setOwn(out, key, value);
+    else out[key] = value;
+  };
+  // A Map's own forEach walks it without an iterator result per entry (cheaper in cold code).
+  if (entries instanceof Map) (entries as ReadonlyMap<string, T>).forEach(put);
+  else for (const [key, value] of entries) put(value, key);
+  return out;
+}
+
+/**
+ * True when `entries` are exactly the entries of `record`, in the same order, each `same` as the one
+ * there (identity by default). A tick that changed nothing in a concern hands back the object it was
+ * given, and the session leaves that file alone (no write, no fsync).
+ */
+export function sameEntries<T>(
+  record: Readonly<Record<string, T>>,
+  entries: ReadonlyMap<string, T>,
+  same: (a: T, b: T) => boolean = (a, b) => a === b,
+): boolean {
+  const keys = Object.keys(record);
+  if (keys.length !== entries.size) return false;
+  let i = 0;
+  for (const [key, value] of entries) {
+    if (keys[i] !== key || !same(record[key] as T, value)) return false;
+    i += 1;
+  }
+  return true;
+}
+
+/**
+ * Two flat records with the same fields in the same order and equal values, arrays of plain values
+ * compared item by item: a breaker stepped by a check that changed nothing.
+ */
+export function sameFields(a: object, b: object): boolean {
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (let i = 0; i < keysA.length; i += 1) {
+    const key = keysA[i] as string;
+    if (key !== keysB[i]) return false;
+    const x = ra[key];
+    const y = rb[key];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    if (!x.every((item: unknown, j) => item === y[j])) return false;
+  }
+  return true;
+}

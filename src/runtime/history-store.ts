@@ -168,29 +168,33 @@ function withHistoryLock<T>(settings: HistorySettings, fn: () => Promise<T>): Pr
   });
 }
 
+const INSERT_TICK = `INSERT INTO events (at, kind, service, body) VALUES (?, 'tick', NULL, ?)
+  ON CONFLICT (at) WHERE kind = 'tick' DO UPDATE SET body = excluded.body
+  WHERE json_array_length(excluded.body, '$.more') > coalesce(json_array_length(body, '$.more'), 0)`;
+const INSERT_EVENT = "INSERT INTO events (at, kind, service, body) VALUES (?, ?, ?, ?)";
+
 async function write(settings: HistorySettings, events: readonly HistoryEvent[], now: number): Promise<void> {
-  await withDb(settings, { create: true }, (db) => {
+  await withDb(settings, { create: true, schemaInTransaction: true }, (db, needsSchema) => {
     db.exec("BEGIN IMMEDIATE");
     try {
-      for (const event of events) {
-        // The store is a boundary: whatever a caller forgot to redact is redacted here.
-        const body = redactText(JSON.stringify(event));
-        // A tick row sent again (killed after a commit, before the pending file went) is stored once;
-        // when it is a span that has grown since, the longer one wins.
-        if (event.kind === "tick")
-          db.run(
-            `INSERT INTO events (at, kind, service, body) VALUES (?, 'tick', NULL, ?)
-             ON CONFLICT (at) WHERE kind = 'tick' DO UPDATE SET body = excluded.body
-             WHERE json_array_length(excluded.body, '$.more') > coalesce(json_array_length(body, '$.more'), 0)`,
-            [event.at, body],
-          );
-        else
-          db.run("INSERT INTO events (at, kind, service, body) VALUES (?, ?, ?, ?)", [
-            event.at,
-            event.kind,
-            serviceOf(event),
-            body,
-          ]);
+      // A new file gets its tables in the transaction of its first rows: each CREATE on its own was a
+      // commit with its own fsyncs, most of a first tick's history time.
+      if (needsSchema) createSchema(db);
+      // Compiled once for the whole tick: a first tick records a status event for every service.
+      const tickRow = db.prepare(INSERT_TICK);
+      const eventRow = db.prepare(INSERT_EVENT);
+      try {
+        for (const event of events) {
+          // The store is a boundary: whatever a caller forgot to redact is redacted here.
+          const body = redactText(JSON.stringify(event));
+          // A tick row sent again (killed after a commit, before the pending file went) is stored once;
+          // when it is a span that has grown since, the longer one wins.
+          if (event.kind === "tick") tickRow.run([event.at, body]);
+          else eventRow.run([event.at, event.kind, serviceOf(event), body]);
+        }
+      } finally {
+        tickRow.finalize();
+        eventRow.finalize();
       }
       db.run("DELETE FROM events WHERE at < ?", [now - settings.retentionMs]);
       db.exec("COMMIT");
@@ -201,10 +205,19 @@ async function write(settings: HistorySettings, events: readonly HistoryEvent[],
   });
 }
 
+function createSchema(db: SqliteDb): void {
+  db.exec(SCHEMA);
+  db.exec(`PRAGMA user_version = ${HISTORY_SCHEMA_VERSION}`);
+}
+
+/**
+ * Opens the store for `fn`. A file without the schema gets it in one transaction, or, with
+ * `schemaInTransaction`, from `fn` inside its own (`needsSchema` says so).
+ */
 async function withDb<T>(
   settings: HistorySettings,
-  options: { create: boolean },
-  fn: (db: SqliteDb) => T,
+  options: { create: boolean; schemaInTransaction?: boolean },
+  fn: (db: SqliteDb, needsSchema: boolean) => T,
 ): Promise<T | undefined> {
   if (!options.create && !(await exists(settings.file))) return undefined;
   let db: SqliteDb;
@@ -221,11 +234,19 @@ async function withDb<T>(
         `history ${settings.file} was written by a newer upkeep (schema ${version}, this one reads ${HISTORY_SCHEMA_VERSION})`,
         { file: settings.file },
       );
-    if (version < HISTORY_SCHEMA_VERSION) {
-      db.exec(SCHEMA);
-      db.exec(`PRAGMA user_version = ${HISTORY_SCHEMA_VERSION}`);
+    const needsSchema = version < HISTORY_SCHEMA_VERSION;
+    if (needsSchema && options.schemaInTransaction !== true) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        createSchema(db);
+        db.exec("COMMIT");
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
+      return fn(db, false);
     }
-    return fn(db);
+    return fn(db, needsSchema);
   } catch (error) {
     if (error instanceof UpkeepError) throw error;
     throw historyError(settings, "could not use", error);

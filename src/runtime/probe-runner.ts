@@ -29,12 +29,12 @@ export interface ProbeDeps {
  * What a probe saw, redacted where it enters upkeep: a child given a secret through `env` can print it,
  * and from here the result reaches state, logs, history, status and channels.
  */
-export async function probeService(
+export function probeService(
   service: ServiceConfig,
   deps: ProbeDeps,
   signal: AbortSignal,
 ): Promise<ProbeResult> {
-  return redactValue(await observe(service, deps, signal));
+  return observe(service, deps, signal).then((result) => redactValue(result));
 }
 
 async function observe(service: ServiceConfig, deps: ProbeDeps, signal: AbortSignal): Promise<ProbeResult> {
@@ -55,23 +55,30 @@ async function observe(service: ServiceConfig, deps: ProbeDeps, signal: AbortSig
   if (missingEnv.length > 0) return failed(`environment variable(s) not set: ${missingEnv.join(", ")}`);
   const deadline = deadlineSignal(signal, service.probe.timeoutMs, "probe timeout");
   try {
-    const run = (handler as ProbeHandler).run(
-      { clock: deps.clock, logger: deps.logger, settings: deps.settings, service, env: deps.env },
-      params as Record<string, unknown>,
-      deadline.signal,
-    );
-    // The handler should honour the signal; this race makes sure a misbehaving one cannot hold the tick.
-    const aborted = new Promise<ProbeResult>((resolve) => {
-      const settle = (): void => resolve(failed(abortReason(deadline.signal)));
-      if (deadline.signal.aborted) settle();
-      else deadline.signal.addEventListener("abort", settle, { once: true });
+    // The handler should honour the signal; settling on the deadline as well makes sure a misbehaving one
+    // cannot hold the tick. The deadline's own hook, not a listener on its signal (see deadline.ts).
+    return await new Promise<ProbeResult>((resolve) => {
+      deadline.whenAborted(() => resolve(failed(abortReason(deadline.signal))));
+      let run: Promise<ProbeResult>;
+      try {
+        run = (handler as ProbeHandler).run(
+          { clock: deps.clock, logger: deps.logger, settings: deps.settings, service, env: deps.env },
+          params as Record<string, unknown>,
+          deadline.signal,
+        );
+      } catch (error) {
+        resolve(failed(errorMessage(error)));
+        return;
+      }
+      run.then(resolve, (error: unknown) => resolve(failed(errorMessage(error))));
     });
-    return await Promise.race([run, aborted]);
-  } catch (error) {
-    return failed(error instanceof Error ? error.message : String(error));
   } finally {
     deadline.dispose();
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function abortReason(signal: AbortSignal): string {

@@ -33,7 +33,35 @@ function serviceField(service: ServiceConfig | undefined, path: readonly string[
   }
 }
 
+/**
+ * Frozen parameters (the rules' own, after load) that hold no reference render to an equal copy: they are
+ * handed over as they are. A tick resolves every service's probe parameters, and looking is much cheaper
+ * than copying.
+ */
+function withoutRefs(value: unknown): boolean {
+  return typeof value === "object" && value !== null && Object.isFrozen(value) && !mayHoldRef(value, 0);
+}
+
+/** False only when no string inside (key or value) could hold a reference; unusual shapes say true. */
+function mayHoldRef(value: unknown, depth: number): boolean {
+  if (typeof value === "string") return value.includes("${");
+  if (typeof value !== "object" || value === null) return false;
+  if (depth > 32) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (mayHoldRef(item, depth + 1)) return true;
+    return false;
+  }
+  // renderDeep leaves other objects (not plain data) as they are: let it decide.
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return true;
+  const record = value as Record<string, unknown>;
+  for (const key in record)
+    if (Object.hasOwn(record, key) && (key.includes("${") || mayHoldRef(record[key], depth + 1))) return true;
+  return false;
+}
+
 export function resolveParams<T>(value: T, ctx: ResolveContext): Resolved<T> {
+  if (withoutRefs(value)) return { value, missingEnv: [] };
   const missingEnv: string[] = [];
   const rendered = renderDeep(value, (ref) => {
     if (ref.kind === "env") {

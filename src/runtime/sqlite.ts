@@ -14,6 +14,7 @@
  */
 import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { setFlagsFromString } from "node:v8";
 
 export type SqlValue = string | number | null;
 export type Row = Readonly<Record<string, SqlValue>>;
@@ -23,7 +24,15 @@ export interface SqliteDb {
   exec(sql: string): void;
   run(sql: string, params?: readonly SqlValue[]): void;
   all(sql: string, params?: readonly SqlValue[]): Row[];
+  /** One statement run many times (a tick's events): `run` above compiles its SQL on every call. */
+  prepare(sql: string): SqliteStatement;
   close(): void;
+}
+
+export interface SqliteStatement {
+  run(params?: readonly SqlValue[]): void;
+  /** Frees it; the statement cannot be used afterwards. */
+  finalize(): void;
 }
 
 /** The part of node:sqlite's DatabaseSync we use (@types/node 20 does not describe it). */
@@ -41,6 +50,7 @@ interface WasmDatabase {
   exec(sql: string): void;
   run(sql: string, values?: SqlValue[]): unknown;
   all(sql: string, values?: SqlValue[]): Record<string, SqlValue>[];
+  prepare(sql: string): { run(values?: SqlValue[]): unknown; finalize(): void };
   close(): void;
 }
 type WasmModule = { Database: new (path: string) => WasmDatabase };
@@ -99,11 +109,27 @@ function wrapNode(db: NodeDatabaseSync): SqliteDb {
     exec: (sql) => db.exec(sql),
     run: (sql, params = []) => void db.prepare(sql).run(...params),
     all: (sql, params = []) => db.prepare(sql).all(...params),
+    prepare: (sql) => {
+      const statement = db.prepare(sql);
+      // node:sqlite frees a statement when it is collected (or the database closes).
+      return { run: (params = []) => void statement.run(...params), finalize: () => {} };
+    },
     close: () => db.close(),
   };
 }
 
+let baselineOnly = false;
+
 function openWasm(path: string): SqliteDb {
+  if (!baselineOnly) {
+    // V8 compiles SQLite's busy functions again with its optimising tier on background threads, and
+    // Node waits for those compilations before the process exits: at the end of a first tick (a status
+    // event per service) that was half a second, and more CPU than the statements. A command runs a few
+    // statements, which V8's baseline code (Liftoff) runs as fast once that CPU is not taken from them.
+    // The flag only concerns WebAssembly compiled from now on, and upkeep has no other.
+    setFlagsFromString("--liftoff-only");
+    baselineOnly = true;
+  }
   const require = createRequire(import.meta.url);
   const { Database } = require("node-sqlite3-wasm") as WasmModule;
   rmSync(`${path}.lock`, { recursive: true, force: true });
@@ -113,6 +139,10 @@ function openWasm(path: string): SqliteDb {
     exec: (sql) => db.exec(sql),
     run: (sql, params = []) => void db.run(sql, [...params]),
     all: (sql, params = []) => db.all(sql, [...params]),
+    prepare: (sql) => {
+      const statement = db.prepare(sql);
+      return { run: (params = []) => void statement.run([...params]), finalize: () => statement.finalize() };
+    },
     close: () => db.close(),
   };
 }

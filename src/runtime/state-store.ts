@@ -63,6 +63,8 @@ export interface ReadResult<T> {
   readonly warnings: string[];
   /** Why the file was corrupt, when it was (and fresh state was used). */
   readonly corrupt?: string;
+  /** `value` is the file's content as it was parsed: not fresh, not migrated. */
+  readonly stored?: true;
 }
 
 export { STATE_FILE_MODE };
@@ -117,7 +119,7 @@ export async function readStateFile<T extends Versioned>(
   if (read.kind === "unreadable") throw unreadable(file, read);
   const checked = check(file, read.text, options);
   return checked.kind === "ok"
-    ? { value: checked.value, warnings: [] }
+    ? { value: checked.value, warnings: [], ...(checked.migrated ? {} : { stored: true }) }
     : moveAside(file, checked.reason, options);
 }
 
@@ -147,7 +149,7 @@ function check<T extends Versioned>(
   file: string,
   text: string,
   options: ConcernSpec<T>,
-): { kind: "ok"; value: T } | { kind: "corrupt"; reason: string } {
+): { kind: "ok"; value: T; migrated: boolean } | { kind: "corrupt"; reason: string } {
   const parsed = parse(text);
   if (parsed.kind === "corrupt") return parsed;
   if (parsed.version > options.version) {
@@ -163,7 +165,7 @@ function check<T extends Versioned>(
       return { kind: "corrupt", reason: `old version ${parsed.version} (supported: ${options.version})` };
     }
     try {
-      return { kind: "ok", value: options.migrate(parsed.raw, parsed.version) };
+      return { kind: "ok", value: options.migrate(parsed.raw, parsed.version), migrated: true };
     } catch (error) {
       return {
         kind: "corrupt",
@@ -173,7 +175,7 @@ function check<T extends Versioned>(
   }
   if (options.validate !== undefined && !options.validate(parsed.raw))
     return { kind: "corrupt", reason: "unexpected shape" };
-  return { kind: "ok", value: parsed.raw as unknown as T };
+  return { kind: "ok", value: parsed.raw as unknown as T, migrated: false };
 }
 
 async function moveAside<T extends Versioned>(
@@ -235,12 +237,15 @@ export async function writeStateFile<T extends Versioned>(file: string, value: T
 export type ConcernSpecs = Readonly<Record<string, ConcernSpec<Versioned>>>;
 export type ConcernValues<S extends ConcernSpecs> = { -readonly [K in keyof S]: ReturnType<S[K]["fresh"]> };
 
-/** Reads every concern (in parallel); warnings of all files are collected. */
+/**
+ * Reads every concern (in parallel); warnings of all files are collected, and `stored` names the
+ * concerns whose value is their file's content as parsed.
+ */
 export async function readAll<S extends ConcernSpecs>(
   stateDir: string,
   specs: S,
   options: { logger?: Logger; now?: () => number; readOnly?: boolean } = {},
-): Promise<ReadResult<ConcernValues<S>>> {
+): Promise<ReadResult<ConcernValues<S>> & { readonly storedNames: readonly string[] }> {
   const names = Object.keys(specs);
   const results = await Promise.all(
     names.map((name) =>
@@ -249,12 +254,14 @@ export async function readAll<S extends ConcernSpecs>(
   );
   const value: Record<string, Versioned> = {};
   const warnings: string[] = [];
+  const storedNames: string[] = [];
   names.forEach((name, i) => {
     const result = results[i] as ReadResult<Versioned>;
     value[name] = result.value;
     warnings.push(...result.warnings);
+    if (result.stored === true) storedNames.push(name);
   });
-  return { value: value as ConcernValues<S>, warnings };
+  return { value: value as ConcernValues<S>, warnings, storedNames };
 }
 
 /** Writes every given concern atomically, then sweeps temp files left by killed writers. */

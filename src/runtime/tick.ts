@@ -4,7 +4,6 @@
  * State comes in and goes out as a value; locking and persistence live in session.ts.
  */
 import { setMaxListeners } from "node:events";
-import pLimit from "p-limit";
 import type { Handler, HandlerKind, HandlerSettings, ProbeResult } from "../actions/types.js";
 import type { Config, JsonLogic, ServiceConfig, Silence } from "../config/model.js";
 import type { HealIntent, Observation, Skip } from "../core/decide.js";
@@ -15,6 +14,7 @@ import { dataRecord, runTickFlow, type HealRun, type TickOps } from "../core/tic
 import type { AlertIntent, MutedNotice } from "../core/alerts.js";
 import type { Clock } from "./clock.js";
 import { deadlineSignal } from "./deadline.js";
+import { limiter } from "./limit.js";
 import { deliverAlerts, type Delivery } from "./deliver.js";
 import type { OutboxState } from "./outbox.js";
 import { runHeal, type HealReport, type StepReport } from "./interpreter.js";
@@ -117,20 +117,25 @@ export async function runTick(
   setMaxListeners(config.runtime.probeConcurrency + config.runtime.concurrency + 10, tick.signal);
   // Probes wait on sockets and children and cost little: their own, larger bound keeps a tick with
   // hung services near one probe timeout. Heals restart things: `concurrency` keeps them few.
-  const probeLimit = pLimit(config.runtime.probeConcurrency);
-  const limit = pLimit(config.runtime.concurrency);
+  const probeLimit = limiter(config.runtime.probeConcurrency);
+  const limit = limiter(config.runtime.concurrency);
   const silences = [...config.alerts.silences, ...(options.extraSilences ?? [])];
   const reports = new Map<string, HealReport>();
 
+  // Plain promise chains, not async wrappers: thousands of probes per tick, each frame costs.
   const probeOne = (service: ServiceConfig): Promise<Observation> =>
-    probeLimit(async () => toObservation(await probeService(service, deps, tick.signal), deps.clock.now()));
+    probeLimit(() =>
+      probeService(service, deps, tick.signal).then((result) => toObservation(result, deps.clock.now())),
+    );
   const ops: TickOps = {
     probe: async (services) => {
       const out = dataRecord<Observation>();
       await Promise.all(
-        services.map(async (s) => {
-          out[s.id] = await probeOne(s);
-        }),
+        services.map((s) =>
+          probeOne(s).then((observation) => {
+            out[s.id] = observation;
+          }),
+        ),
       );
       return out;
     },

@@ -99,6 +99,42 @@ describe.each(["default", "wasm"])("history store (%s engine)", (engine) => {
     expect((await readHistory(settings)).length).toBe(5);
   });
 
+  it("a first tick with a status per service lands whole in a new file, rows in order", async () => {
+    const first: HistoryEvent[] = [
+      tick(T0),
+      ...Array.from({ length: 300 }, (_, i): HistoryEvent => ({
+        kind: "status",
+        at: T0,
+        service: `svc-${i}`,
+        from: null,
+        to: "up",
+        detail: "connected",
+      })),
+    ];
+    await recordTick(settings, first, T0);
+    const db = await openSqlite(settings.file);
+    try {
+      expect(db.all("PRAGMA user_version")[0]?.user_version).toBe(HISTORY_SCHEMA_VERSION);
+      const rows = db.all("SELECT kind, service FROM events ORDER BY id");
+      expect(rows.map((r) => r.service)).toEqual([null, ...first.slice(1).map((_, i) => `svc-${i}`)]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("a prepared statement runs many times and is freed", async () => {
+    const db = await openSqlite(join(dir, "prepared.db"));
+    try {
+      db.exec("CREATE TABLE t (n INTEGER, s TEXT)");
+      const insert = db.prepare("INSERT INTO t (n, s) VALUES (?, ?)");
+      for (let n = 0; n < 50; n += 1) insert.run([n, `row ${n}`]);
+      insert.finalize();
+      expect(db.all("SELECT count(*) AS c, sum(n) AS total FROM t")[0]).toEqual({ c: 50, total: 1225 });
+    } finally {
+      db.close();
+    }
+  });
+
   it("a late tick does not join the span: the gap stays visible as missed ticks", async () => {
     await recordTick(settings, [tick(T0)], T0);
     await recordTick(settings, [tick(T0 + 5 * MIN)], T0 + 5 * MIN);

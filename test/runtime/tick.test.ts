@@ -231,6 +231,12 @@ describe("runTick: probes", () => {
         throw new Error("probe exploded");
       }),
     );
+    // Not async: throws before it returns a promise.
+    register(
+      probeHandler("t.sync-throw", () => {
+        throw new Error("probe exploded at once");
+      }),
+    );
     // Ignores its signal on purpose: the probe runner must not wait for it.
     register(probeHandler("t.forever", () => new Promise<ProbeResult>(() => undefined)));
     up.fine = true;
@@ -238,6 +244,7 @@ describe("runTick: probes", () => {
       [
         "services:",
         svc("thrower", ["probe: { type: t.throw }"]),
+        svc("sync-thrower", ["probe: { type: t.sync-throw }"]),
         svc("hung", ["probe: { type: t.forever, timeout: 200ms }"]),
         svc("fine", ["probe: { type: t.flag, key: fine }"]),
         "",
@@ -245,6 +252,10 @@ describe("runTick: probes", () => {
     );
     const report = await harness().tick(config);
     expect(service(report, "thrower")).toMatchObject({ status: "down", detail: "probe exploded" });
+    expect(service(report, "sync-thrower")).toMatchObject({
+      status: "down",
+      detail: "probe exploded at once",
+    });
     expect(service(report, "hung")).toMatchObject({ status: "down", detail: "probe timeout after 200 ms" });
     expect(service(report, "fine").status).toBe("up");
     expect(report.timedOut).toBe(false);
