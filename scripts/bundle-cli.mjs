@@ -44,7 +44,7 @@ const RUN_CORE_ROOTS = [
  * `import { x } from "node:fs"` in an ES module makes Node build an ES facade of the whole built-in,
  * reading every export (node:fs's lazy ReadStream getter alone loads all of fs/streams: ~8 ms of a
  * tick on Node 24). So imports of built-ins become a CommonJS `require`, whose exports are read when
- * used; rolldown's interop turns `x` into a property read of that object.
+ * used; rolldown's interop turns `x` into a property read of that object. Static imports only: see below.
  */
 const builtinsThroughRequire = {
   name: "builtins-through-require",
@@ -52,7 +52,9 @@ const builtinsThroughRequire = {
     // node:module stays an ES import: the bundle's own require() (the banner, rolldown's runtime) comes from it.
     if (!isBuiltin(source) || source === "node:module") return null;
     const name = source.startsWith("node:") ? source : `node:${source}`;
-    if (extra.kind === "require-call") return { id: name, external: true };
+    // import() of a built-in stays a native import(): Node caches its facade, where a wrapper would
+    // copy the module's exports into a new namespace object at every call (a tcp probe per service).
+    if (extra.kind === "require-call" || extra.kind === "dynamic-import") return { id: name, external: true };
     return { id: `\0builtin:${name}` };
   },
   load(id) {
