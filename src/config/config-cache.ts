@@ -52,17 +52,31 @@ export function cacheDir(env: Readonly<Record<string, string | undefined>>): str
 }
 
 /** The cache slot for these rules, or undefined when they must not be cached. */
+/** Above this many characters of rules, loading node:crypto costs less than hashing in JavaScript. */
+export const NATIVE_HASH_FROM = 64 * 1024;
+
+/**
+ * SHA-256 of the key's parts, hex. Both implementations give the same digest; which one runs is a matter
+ * of speed only: a healthy tick on a few services should not load node:crypto (a tenth of its start-up),
+ * and 5,000 services (1 MB) hash in 3 ms natively against ~40 ms in JavaScript.
+ */
+export function keyHash(size: number): { update(text: string): void; digest(): string } {
+  if (size >= NATIVE_HASH_FROM) {
+    const native = process.getBuiltinModule("node:crypto").createHash("sha256");
+    return { update: (text) => void native.update(text, "utf8"), digest: () => native.digest("hex") };
+  }
+  const js = sha256.create();
+  return { update: (text) => void js.update(utf8ToBytes(text)), digest: () => bytesToHex(js.digest()) };
+}
+
 export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
   if (input.env.UPKEEP_NO_CACHE === "1") return undefined;
   const services = readOrEmpty(join(input.rulesDir, "services.yaml"));
   if (services === undefined || UNCACHEABLE.test(services)) return undefined;
   const alerts = readOrEmpty(join(input.rulesDir, "alerts.yaml"));
   const names = new Set([...`${services}\n${alerts ?? ""}`.matchAll(ENV_REF)].map((m) => m[1] as string));
-  // SHA-256 in JavaScript, not node:crypto: loading crypto cost more than hashing a rules file.
-  const hash = sha256.create();
-  const update = (text: string): void => {
-    hash.update(utf8ToBytes(text));
-  };
+  const hash = keyHash(services.length + (alerts?.length ?? 0));
+  const update = (text: string): void => hash.update(text);
   for (const part of [
     input.version,
     input.rulesDir,
@@ -88,7 +102,7 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
   const slot = bytesToHex(sha256(utf8ToBytes(input.rulesDir))).slice(0, 16);
   return {
     file: join(cacheDir(input.env), `config-${slot}.json`),
-    key: bytesToHex(hash.digest()),
+    key: hash.digest(),
     ...(envFile === undefined ? {} : { envFile }),
   };
 }

@@ -2,11 +2,18 @@
  * The Config cache behind `run`'s cold start: a hit gives exactly the Config a full load gives, and
  * anything the Config depends on (file bytes, referenced env values, --state-dir) misses.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cacheEntry, readCachedConfig, writeCachedConfig } from "../../src/config/config-cache.js";
+import {
+  cacheEntry,
+  keyHash,
+  NATIVE_HASH_FROM,
+  readCachedConfig,
+  writeCachedConfig,
+} from "../../src/config/config-cache.js";
 import { loadRules } from "../../src/config/validate.js";
 
 let dir: string;
@@ -98,5 +105,21 @@ describe("the Config cache with runtime.envFile", () => {
     expect(readCachedConfig(slot)?.runtime.stateDir).toBe(join(dir, "a"));
     writeFileSync(join(dir, "secrets.env"), `SD=${join(dir, "b")}\n`, { mode: 0o600 });
     expect(readCachedConfig(entry({ env: { XDG_CACHE_HOME: env.XDG_CACHE_HOME } })!)).toBeUndefined();
+  });
+});
+
+describe("the cache key's hash", () => {
+  // Which SHA-256 runs depends on the size of the rules (speed only): both must give the same key.
+  it("is the same digest in JavaScript (small rules) and from node:crypto (large rules)", () => {
+    const parts = ["1.0.0", "/rules", "é ünïcode ✓ \u{1F600}", "x".repeat(NATIVE_HASH_FROM + 1), "\0none"];
+    const js = keyHash(0);
+    const native = keyHash(NATIVE_HASH_FROM);
+    for (const part of parts) {
+      js.update(part);
+      native.update(part);
+    }
+    const expected = createHash("sha256").update(parts.join(""), "utf8").digest("hex");
+    expect(js.digest()).toBe(expected);
+    expect(native.digest()).toBe(expected);
   });
 });
