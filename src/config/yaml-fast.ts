@@ -6,11 +6,11 @@
  * This reader accepts a strict subset: block mappings and sequences indented with spaces, flow
  * collections that close on their line, one-line plain and quoted scalars, comments. On anything else
  * (anchors, aliases, tags, block or multi-line scalars, directives, document markers, tabs, CRs, rare
- * escapes, duplicate or reserved keys, odd indentation) it gives up and the caller parses with `yaml`
- * exactly as before, so every YAML diagnostic and every safety check still comes from there. For what it
- * accepts it builds the value `yaml` builds (YAML 1.2 core schema, keys stringified as its toJS does)
- * and, on request, the start offsets `yaml` gives the same nodes; test/config/yaml-fast.test.ts compares
- * both with `yaml` itself on generated documents.
+ * escapes, duplicate or reserved keys, odd indentation, deep nesting) it gives up and the caller parses
+ * with `yaml` exactly as before, so every YAML diagnostic and every safety check still comes from there.
+ * For what it accepts it builds the value `yaml` builds (YAML 1.2 core schema, keys stringified as its
+ * toJS does) and, on request, the start offsets `yaml` gives the same nodes; test/config/yaml-fast.test.ts
+ * and yaml-fast-adversarial.test.ts compare both with load.ts's full path on generated documents.
  */
 
 import { keyString, resolvePlain } from "./yaml-scalars.js";
@@ -114,6 +114,10 @@ const BACKSLASH = 92;
 const RBRACKET = 93;
 const LBRACE = 123;
 const RBRACE = 125;
+/**
+ * Block and flow levels together. `yaml` composes recursively and past a few hundred levels reports its
+ * own stack overflow as an error (where depends on the stack left); rules need about ten levels.
+ */
 const MAX_DEPTH = 64;
 /** `yaml` refuses implicit keys longer than 1024 characters. */
 const MAX_KEY = 1000;
@@ -217,7 +221,7 @@ class Reader {
         if (indent !== 0 || item) giveUp();
         root = this.newMap();
         if (this.offsets !== undefined) this.offsets.root = i;
-        this.stack.push(frame(MAP, 0, root, NO_SEQ, false));
+        this.open(frame(MAP, 0, root, NO_SEQ, false));
       } else if (this.pending !== undefined) {
         this.openPending(indent, item, i);
       }
@@ -248,12 +252,17 @@ class Reader {
       const seq = item ? this.newSeq() : NO_SEQ;
       const map = item ? NO_MAP : this.newMap();
       this.settle(p, item ? seq : map, at);
-      this.stack.push(frame(item ? SEQ : MAP, indent, map, seq, compact));
+      this.open(frame(item ? SEQ : MAP, indent, map, seq, compact));
       return;
     }
     // `-` with nothing under it: `yaml` gives its null a position of its own; not worth mirroring.
     if (p.map === undefined) giveUp();
     this.settle(p, null, -1);
+  }
+
+  private open(f: Frame): void {
+    if (this.stack.length >= MAX_DEPTH) giveUp();
+    this.stack.push(f);
   }
 
   private settle(p: Pending, value: unknown, at: number): void {
@@ -283,7 +292,7 @@ class Reader {
       this.pending = { map, key, seq: undefined, keyStart: start, indent };
       return lineEnd(s, i) + 1;
     }
-    map[key] = this.value(i, false, 0);
+    map[key] = this.value(i, false, this.stack.length);
     this.offsets?.maps.get(map)?.push(key, start, i);
     return this.restOfLine(this.end);
   }
@@ -305,10 +314,10 @@ class Reader {
       seq.push(map);
       this.offsets?.seqs.get(seq)?.push(i);
       const indent = top.indent + (i - dash);
-      this.stack.push(frame(MAP, indent, map, NO_SEQ, false));
+      this.open(frame(MAP, indent, map, NO_SEQ, false));
       return this.entry(map, i, indent);
     }
-    seq.push(this.value(i, false, 0));
+    seq.push(this.value(i, false, this.stack.length));
     this.offsets?.seqs.get(seq)?.push(i);
     return this.restOfLine(this.end);
   }

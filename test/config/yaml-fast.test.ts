@@ -306,6 +306,9 @@ describe("fast YAML path", () => {
       "{ a: 1 }\n",
       "# only a comment\n",
       "",
+      // Past 64 levels: yaml reports a stack overflow a few hundred levels down.
+      Array.from({ length: 65 }, (_, i) => `${" ".repeat(i)}k:\n`).join(""),
+      `a: ${"[".repeat(65)}${"]".repeat(65)}\n`,
     ]) {
       expect(parseFast(text), JSON.stringify(text)).toBeUndefined();
       const ref = reference(text);
@@ -420,5 +423,17 @@ describe("validate through the fast path", () => {
     }
     // Most fixtures (each with one mistake) are read by the fast path, so their positions came from it.
     expect(fast).toBeGreaterThan(40);
+  });
+});
+
+describe("the yaml version the fast reader was checked against", () => {
+  // yaml-fast.ts copies yaml 2.9's rules for plain scalars, escapes and key strings; a new yaml can change
+  // one of them. package.json pins it: upgrade it on purpose, then run yaml-fast-adversarial.test.ts with
+  // YAML_FAST_RUNS=200000 and update this version.
+  it("is the installed one", () => {
+    const installed = JSON.parse(
+      readFileSync(fileURLToPath(new URL("../../node_modules/yaml/package.json", import.meta.url)), "utf8"),
+    ) as { version: string };
+    expect(installed.version).toBe("2.9.1");
   });
 });
