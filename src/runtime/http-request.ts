@@ -6,6 +6,7 @@
  * health probe must work on any port. Never throws: failures are `{ ok: false }` results.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { stopwatch } from "./stopwatch.js";
 
 export interface HttpRequestOptions {
   /** Default GET. */
@@ -51,8 +52,7 @@ export function isTimeoutReason(reason: unknown): boolean {
 }
 
 export async function httpRequest(url: string, options: HttpRequestOptions = {}): Promise<HttpOutcome> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
+  const elapsed = stopwatch();
   let target: URL;
   try {
     target = new URL(url);

@@ -15,6 +15,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
+import { stopwatch } from "./stopwatch.js";
 
 export interface RunProcessOptions {
   readonly cwd?: string;
@@ -189,7 +190,7 @@ export async function runProcess(
   argv: readonly string[],
   options: RunProcessOptions,
 ): Promise<ProcessResult> {
-  const started = performance.now();
+  const elapsed = stopwatch();
   const [file, ...args] = argv;
   const base = { exitCode: null, signal: null, stdout: "", stderr: "", truncated: false };
   if (file === undefined || file === "") {
@@ -287,7 +288,7 @@ export async function runProcess(
     truncated: out.truncated || err.truncated,
     timedOut,
     aborted,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: elapsed(),
     ...(spawnFailed && result
       ? { error: describeSpawnError(file, result.code, result.message ?? "failed to start") }
       : {}),

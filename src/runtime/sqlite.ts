@@ -14,7 +14,6 @@
  */
 import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { setFlagsFromString } from "node:v8";
 
 export type SqlValue = string | number | null;
 export type Row = Readonly<Record<string, SqlValue>>;
@@ -127,7 +126,8 @@ function openWasm(path: string): SqliteDb {
     // event per service) that was half a second, and more CPU than the statements. A command runs a few
     // statements, which V8's baseline code (Liftoff) runs as fast once that CPU is not taken from them.
     // The flag only concerns WebAssembly compiled from now on, and upkeep has no other.
-    setFlagsFromString("--liftoff-only");
+    // node:v8 on use: loading it pulls heap and promise-hook internals into every tick.
+    process.getBuiltinModule("node:v8").setFlagsFromString("--liftoff-only");
     baselineOnly = true;
   }
   const require = createRequire(import.meta.url);

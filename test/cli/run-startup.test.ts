@@ -2,7 +2,7 @@
  * What a healthy cold tick loads. launchd and systemd start `upkeep run` as a fresh process every
  * interval, so code a healthy tick does not need stays unloaded: node:crypto (a tenth of the start-up:
  * the Config cache key is hashed in JavaScript, temp names use no crypto randomness) is loaded only by
- * the commands and the channels that sign or make ids; and what it does need comes in a few files
+ * the commands and the channels that sign or make ids; perf_hooks and node:v8 not at all; and what it does need comes in a few files
  * (each ES module costs a resolve, a read and a link whatever its size: scripts/bundle-cli.mjs puts the
  * whole healthy tick in one chunk). Checked on the built CLI, from the built-in modules the process
  * loaded (read at exit by a preload) and the bundle files it loaded (seen by a module loader hook).
@@ -92,6 +92,9 @@ built("a healthy cold tick (built CLI)", () => {
     expect(cached.code, cached.stderr).toBe(0);
     expect(cached.builtins).toContain("net");
     expect(crypto(cached.builtins)).toEqual([]);
+    // Nor what latencies and the history's WebAssembly switch used to pull in: perf_hooks (the
+    // `performance` global) and node:v8.
+    expect(cached.builtins.filter((m) => m === "perf_hooks" || m === "v8")).toEqual([]);
     expect(readdirSync(join(dir, "cache", "upkeep")).some((f) => f.startsWith("config-"))).toBe(true);
 
     const uncached = builtinsLoaded(["run", "--rules", dirOfRules], { UPKEEP_NO_CACHE: "1" });

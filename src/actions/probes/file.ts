@@ -9,6 +9,7 @@ import {
   toDurationMs,
 } from "../support.js";
 import type { ProbeHandler, ProbeResult } from "../types.js";
+import { stopwatch } from "../../runtime/stopwatch.js";
 
 export type FileProbeParams = {
   /** `~` is expanded. */
@@ -36,8 +37,7 @@ export const fileProbe = {
       return { ok: false, latencyMs: 0, detail: paramFailure(error) };
     }
     if (signal.aborted) return { ok: false, latencyMs: 0, detail: abortDetail(signal) };
-    const started = performance.now();
-    const latency = (): number => Math.round(performance.now() - started);
+    const latency = stopwatch();
     const { stat } = await import("node:fs/promises");
     try {
       const info = await stat(path);

@@ -1,6 +1,7 @@
 /** tcp: passes when a TCP connection to host:port opens before the probe's signal aborts. */
 import { abortDetail, loadSchema, optionalString, paramFailure, toInteger } from "../support.js";
 import type { ProbeHandler, ProbeResult } from "../types.js";
+import { stopwatch } from "../../runtime/stopwatch.js";
 
 export type TcpParams = {
   /** Default 127.0.0.1. */
@@ -31,13 +32,13 @@ export const tcpProbe = {
     const { connect } = await import("node:net");
     // Checked after the import: an abort during it would otherwise never be heard.
     if (signal.aborted) return { ok: false, latencyMs: 0, detail: abortDetail(signal), facts };
-    const started = performance.now();
+    const elapsed = stopwatch();
     return new Promise<ProbeResult>((resolve) => {
       const socket = connect({ host, port });
       const finish = (ok: boolean, detail: string): void => {
         signal.removeEventListener("abort", onAbort);
         socket.destroy();
-        resolve({ ok, latencyMs: Math.round(performance.now() - started), detail, facts });
+        resolve({ ok, latencyMs: elapsed(), detail, facts });
       };
       const onAbort = (): void => finish(false, `${abortDetail(signal)} connecting to ${host}:${port}`);
       signal.addEventListener("abort", onAbort, { once: true });

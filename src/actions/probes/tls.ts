@@ -19,6 +19,7 @@ import {
   toNumber,
 } from "../support.js";
 import type { ProbeHandler, ProbeResult } from "../types.js";
+import { stopwatch } from "../../runtime/stopwatch.js";
 
 export type TlsProbeParams = {
   host: string;
@@ -157,7 +158,7 @@ export const tlsProbe = {
     }
     if (signal.aborted) return { ok: false, latencyMs: 0, detail: abortDetail(signal) };
     const where = `${s.host}:${s.port}`;
-    const started = performance.now();
+    const elapsed = stopwatch();
     return new Promise<ProbeResult>((resolve) => {
       const socket = tls.connect({
         host: s.host,
@@ -171,7 +172,7 @@ export const tlsProbe = {
       const finish = (ok: boolean, detail: string, facts?: Record<string, unknown>): void => {
         signal.removeEventListener("abort", onAbort);
         socket.destroy();
-        const latencyMs = Math.round(performance.now() - started);
+        const latencyMs = elapsed();
         resolve({ ok, latencyMs, detail, ...(facts === undefined ? {} : { facts }) });
       };
       const onAbort = (): void => finish(false, `${abortDetail(signal)} connecting to ${where}`);
