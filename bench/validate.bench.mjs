@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
+import { validateRules } from "./lib/fixtures.mjs";
 
 const { values } = parseArgs({
   options: { services: { type: "string" }, runs: { type: "string" }, node: { type: "string" } },
@@ -33,44 +34,6 @@ const validateModule = join(root, "dist", "config", "validate.js");
 if (!existsSync(validateModule)) {
   console.error("validate bench: dist/ is missing; run `npm run build` first");
   process.exit(2);
-}
-
-/** Services like real ones: tcp and http probes, a recipe with a param, some dependencies. */
-function servicesYaml(count) {
-  const lines = [
-    "version: 1",
-    "defaults:",
-    "  probe: { timeout: 2s }",
-    "  breaker: { failureThreshold: 5, successThreshold: 2, openFor: 60s }",
-    "  heal: { cooldown: 5m, budget: { max: 3, per: 1h } }",
-    "recipes:",
-    "  launchd-restart:",
-    "    params:",
-    "      label: { required: true }",
-    "    steps:",
-    "      - action: launchd.unload",
-    '        with: { label: "${{ params.label }}" }',
-    "      - action: wait",
-    "        with: { for: 2s }",
-    "      - action: launchd.load",
-    '        with: { label: "${{ params.label }}" }',
-    "      - action: wait",
-    "        with: { for: 3s }",
-    "      - action: verify",
-    "services:",
-  ];
-  for (let i = 0; i < count; i++) {
-    const id = `svc-${i}`;
-    lines.push(`  ${id}:`, `    title: Service ${i}`);
-    if (i % 2 === 0) lines.push(`    probe: { type: tcp, host: 127.0.0.1, port: ${1024 + (i % 60000)} }`);
-    else
-      lines.push(
-        `    probe: { type: http, url: "http://127.0.0.1:${1024 + (i % 60000)}/health", expect: { status: 200 } }`,
-      );
-    if (i % 10 !== 0) lines.push(`    dependsOn: [svc-${i - (i % 10)}]`);
-    lines.push(`    heal: { recipe: launchd-restart, with: { label: com.example.${id} } }`);
-  }
-  return `${lines.join("\n")}\n`;
 }
 
 /** Three mistakes far apart: an unknown key, a port out of range, a misspelt recipe. */
@@ -155,7 +118,7 @@ function cli(dir, expect) {
 
 const work = mkdtempSync(join(tmpdir(), "upkeep-validate-bench-"));
 try {
-  const services = servicesYaml(COUNT);
+  const services = validateRules(COUNT).services;
   const write = (name, text) => {
     const dir = join(work, name);
     mkdirSync(dir);

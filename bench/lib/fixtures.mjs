@@ -68,8 +68,8 @@ export function writeRules(dir, services, { runtime = [], alerts } = {}) {
 }
 
 /**
- * Rules like bench/validate.bench.mjs's (kept in step by hand: that file is not importable): tcp and
- * http probes, a recipe with a parameter, every service in a group of ten depending on the first.
+ * The rules `validate` is measured on (bench/validate.bench.mjs uses them too): tcp and http probes,
+ * a recipe with a parameter, every service in a group of ten depending on the first.
  * Returns the YAML and the matching Monit checks (same ports, http where upkeep probes http).
  */
 export function validateRules(count) {
