@@ -47,22 +47,6 @@ function withMistakes(text) {
     );
 }
 
-const ALERTS = `version: 1
-channels:
-  log: { type: log }
-levels:
-  CRITICAL: { threshold: 3, cooldown: 1h, channels: [log] }
-  WARNING: { threshold: 5, cooldown: 2h, channels: [log] }
-rules:
-  down-critical:
-    level: CRITICAL
-    when: { "==": [{ var: status }, "down"] }
-    message: "\${{ service.title }} is down: \${{ detail }}"
-  down-warning:
-    level: WARNING
-    when: { and: [{ "==": [{ var: status }, "down"] }, { ">=": [{ var: consecutiveFailures }, 5] }] }
-`;
-
 const childEnv = { ...process.env, GITHUB_ACTIONS: "" };
 for (const name of [
   "NODE_EXTRA_CA_CERTS",
@@ -118,12 +102,12 @@ function cli(dir, expect) {
 
 const work = mkdtempSync(join(tmpdir(), "upkeep-validate-bench-"));
 try {
-  const services = validateRules(COUNT).services;
+  const { services, alerts } = validateRules(COUNT);
   const write = (name, text) => {
     const dir = join(work, name);
     mkdirSync(dir);
     writeFileSync(join(dir, "services.yaml"), text);
-    writeFileSync(join(dir, "alerts.yaml"), ALERTS);
+    writeFileSync(join(dir, "alerts.yaml"), alerts);
     return dir;
   };
   const dir = write("rules", services);
