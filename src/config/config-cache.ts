@@ -51,7 +51,6 @@ export function cacheDir(env: Readonly<Record<string, string | undefined>>): str
   return join(base, "upkeep");
 }
 
-/** The cache slot for these rules, or undefined when they must not be cached. */
 /** Above this many characters of rules, loading node:crypto costs less than hashing in JavaScript. */
 export const NATIVE_HASH_FROM = 64 * 1024;
 
@@ -69,6 +68,7 @@ export function keyHash(size: number): { update(text: string): void; digest(): s
   return { update: (text) => void js.update(utf8ToBytes(text)), digest: () => bytesToHex(js.digest()) };
 }
 
+/** The cache slot for these rules, or undefined when they must not be cached. */
 export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
   if (input.env.UPKEEP_NO_CACHE === "1") return undefined;
   const services = readOrEmpty(join(input.rulesDir, "services.yaml"));
@@ -76,7 +76,6 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
   const alerts = readOrEmpty(join(input.rulesDir, "alerts.yaml"));
   const names = new Set([...`${services}\n${alerts ?? ""}`.matchAll(ENV_REF)].map((m) => m[1] as string));
   const hash = keyHash(services.length + (alerts?.length ?? 0));
-  const update = (text: string): void => hash.update(text);
   for (const part of [
     input.version,
     input.rulesDir,
@@ -85,10 +84,10 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
     services,
     alerts ?? "\0none",
   ]) {
-    update(part);
-    update("\0");
+    hash.update(part);
+    hash.update("\0");
   }
-  for (const name of [...names].sort()) update(`${name}=${input.env[name] ?? "\0unset"}\0`);
+  for (const name of [...names].sort()) hash.update(`${name}=${input.env[name] ?? "\0unset"}\0`);
   // runtime.envFile may supply values normalization renders: its path and bytes are part of the key,
   // and the write checks that the path read here is the one the Config names.
   let envFile: string | undefined;
@@ -97,7 +96,7 @@ export function cacheEntry(input: CacheKeyInput): CacheEntry | undefined {
     const text = match?.[1] ?? match?.[2] ?? match?.[3];
     if (text === undefined) return undefined;
     envFile = envFilePath(text, input.rulesDir);
-    update(`${envFile}\0${readOrEmpty(envFile) ?? "\0none"}\0`);
+    hash.update(`${envFile}\0${readOrEmpty(envFile) ?? "\0none"}\0`);
   }
   const slot = bytesToHex(sha256(utf8ToBytes(input.rulesDir))).slice(0, 16);
   return {
